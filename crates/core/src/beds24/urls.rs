@@ -1,0 +1,119 @@
+//! URLs of the Beds24 calls we make, built with `url` (ids and filters repeat the key).
+
+use url::Url;
+
+use crate::BookingId;
+
+/// Every booking status: `GET /bookings` hides `cancelled` unless asked for, and
+/// array filters repeat the key (a comma list is a 400).
+pub const ALL_STATUSES: [&str; 6] = ["confirmed", "request", "new", "cancelled", "black", "inquiry"];
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("beds24_api_url is not a valid http(s) URL: {0}")]
+pub struct BadBaseUrl(String);
+
+/// The configured API base, e.g. `https://api.beds24.com/v2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiBase(Url);
+
+impl ApiBase {
+    pub fn parse(text: &str) -> Result<Self, BadBaseUrl> {
+        let url = Url::parse(text.trim()).map_err(|e| BadBaseUrl(format!("{text:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+            return Err(BadBaseUrl(text.to_owned()));
+        }
+        Ok(Self(url))
+    }
+
+    fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.0.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/{path}"));
+        url.set_query(None);
+        url
+    }
+
+    /// `GET /bookings?id=…&id=…&status=…×6&includeInvoiceItems=true&includeInfoItems=true[&page=n]`
+    pub fn bookings(&self, ids: &[BookingId], page: u32) -> String {
+        let mut url = self.endpoint("bookings");
+        {
+            let mut q = url.query_pairs_mut();
+            for id in ids {
+                q.append_pair("id", id.as_str());
+            }
+            for status in ALL_STATUSES {
+                q.append_pair("status", status);
+            }
+            q.append_pair("includeInvoiceItems", "true");
+            q.append_pair("includeInfoItems", "true");
+            if page > 1 {
+                q.append_pair("page", &page.to_string());
+            }
+        }
+        url.into()
+    }
+
+    /// `GET /bookings/messages?bookingId=…&bookingId=…[&page=n]`
+    pub fn messages(&self, ids: &[BookingId], page: u32) -> String {
+        let mut url = self.endpoint("bookings/messages");
+        {
+            let mut q = url.query_pairs_mut();
+            for id in ids {
+                q.append_pair("bookingId", id.as_str());
+            }
+            if page > 1 {
+                q.append_pair("page", &page.to_string());
+            }
+        }
+        url.into()
+    }
+
+    /// `GET /properties[?page=n]`
+    pub fn properties(&self, page: u32) -> String {
+        let mut url = self.endpoint("properties");
+        if page > 1 {
+            url.query_pairs_mut().append_pair("page", &page.to_string());
+        }
+        url.into()
+    }
+
+    /// `GET /authentication/token` (header `refreshToken`).
+    pub fn token(&self) -> String {
+        self.endpoint("authentication/token").into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[&str]) -> Vec<BookingId> {
+        list.iter().map(|s| BookingId::parse(s).unwrap()).collect()
+    }
+
+    #[test]
+    fn bookings_url_repeats_ids_and_lists_every_status() {
+        let base = ApiBase::parse("https://api.beds24.com/v2").unwrap();
+        let url = base.bookings(&ids(&["1", "22"]), 1);
+        assert_eq!(
+            url,
+            "https://api.beds24.com/v2/bookings?id=1&id=22&status=confirmed&status=request&status=new\
+             &status=cancelled&status=black&status=inquiry&includeInvoiceItems=true&includeInfoItems=true"
+        );
+        assert!(base.bookings(&ids(&["1"]), 2).ends_with("&page=2"));
+    }
+
+    #[test]
+    fn other_endpoints_keep_the_base_path() {
+        let base = ApiBase::parse("http://127.0.0.1:9/v2/").unwrap();
+        assert_eq!(base.messages(&ids(&["7", "8"]), 1), "http://127.0.0.1:9/v2/bookings/messages?bookingId=7&bookingId=8");
+        assert_eq!(base.properties(1), "http://127.0.0.1:9/v2/properties");
+        assert_eq!(base.token(), "http://127.0.0.1:9/v2/authentication/token");
+    }
+
+    #[test]
+    fn rejects_bad_bases() {
+        assert!(ApiBase::parse("not a url").is_err());
+        assert!(ApiBase::parse("ftp://x/v2").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! A sync job as the webhook stores it: which booking, why, when, and the body that said so.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Action, BookingId};
+
+/// Where a job came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Beds24 webhook version 2 (POST with the booking in the body).
+    V2,
+    /// Beds24 webhook version 1 (`?bookid=…&status=…`).
+    V1,
+    /// Queued by an operator through the admin API.
+    Manual,
+}
+
+/// The stored job record (Spin key-value store, key [`JobRecord::kv_key`]).
+/// The payload may hold guest data: it is stored, never logged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    pub booking_id: BookingId,
+    pub action: Action,
+    pub received_at: DateTime<Utc>,
+    pub source: Source,
+    pub payload: Value,
+}
+
+impl JobRecord {
+    pub fn kv_key(id: &BookingId) -> String {
+        format!("job:{id}")
+    }
+
+    /// The booking object a v2 body carried, if it carried a whole one.
+    pub fn webhook_booking(&self) -> Option<&Value> {
+        let booking = self.payload.get("booking")?;
+        (booking.get("id").is_some() && booking.get("modifiedTime").is_some()).then_some(booking)
+    }
+}

@@ -1,0 +1,22 @@
+//! beds24-sync core: the whole domain, free of any Spin dependency so it is tested natively.
+//!
+//! Components are thin shells around this crate: they parse a request, call in here
+//! and render the result. Everything that talks to Redis or Postgres goes through the
+//! small [`store`] traits so the same code runs on Spin's outbound APIs and, in tests,
+//! on native clients against real servers.
+
+pub mod action;
+pub mod auth;
+pub mod beds24;
+pub mod booking_id;
+pub mod db;
+pub mod error_body;
+pub mod job;
+pub mod logging;
+pub mod mapping;
+pub mod queue;
+pub mod store;
+pub mod webhook;
+
+pub use action::Action;
+pub use booking_id::BookingId;

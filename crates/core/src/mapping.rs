@@ -1,0 +1,236 @@
+//! Beds24 booking JSON → the `"Booking"` row, never panicking on missing or odd fields.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::BookingId;
+
+/// Our sync state of a row (`"BDStatus"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SyncState {
+    /// Written from Beds24's API answer: authoritative.
+    #[serde(rename = "synced")]
+    Synced,
+    /// Written from the webhook body while the API was out of credits.
+    #[serde(rename = "webhook")]
+    FromWebhook,
+    /// Beds24 no longer returns the booking (deleted or hidden).
+    #[serde(rename = "missing")]
+    Missing,
+}
+
+/// One `"Booking"` row. Field names are the table's quoted camelCase columns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BookingRow {
+    #[serde(rename = "bookingId")]
+    pub booking_id: String,
+    pub phone: Option<String>,
+    #[serde(rename = "guestName")]
+    pub guest_name: Option<String>,
+    pub status: Option<String>,
+    #[serde(rename = "propertyName")]
+    pub property_name: Option<String>,
+    #[serde(rename = "arrivalDate")]
+    pub arrival_date: Option<NaiveDate>,
+    #[serde(rename = "departureDate")]
+    pub departure_date: Option<NaiveDate>,
+    #[serde(rename = "numNights")]
+    pub num_nights: Option<i64>,
+    #[serde(rename = "totalPersons")]
+    pub total_persons: Option<i64>,
+    #[serde(rename = "totalCharges")]
+    pub total_charges: Decimal,
+    #[serde(rename = "totalPayments")]
+    pub total_payments: Decimal,
+    pub balance: Decimal,
+    #[serde(rename = "basePrice")]
+    pub base_price: Option<Decimal>,
+    pub channel: Option<String>,
+    pub email: Option<String>,
+    #[serde(rename = "apiReference")]
+    pub api_reference: Option<String>,
+    pub notes: Option<String>,
+    #[serde(rename = "modifiedDate")]
+    pub modified_date: Option<DateTime<Utc>>,
+    #[serde(rename = "lastUpdatedBD")]
+    pub last_updated_bd: DateTime<Utc>,
+    #[serde(rename = "BDStatus")]
+    pub bd_status: SyncState,
+    pub charges: Value,
+    pub payments: Value,
+    pub messages: Value,
+    #[serde(rename = "infoItems")]
+    pub info_items: Value,
+    pub raw: Value,
+}
+
+/// Something odd in the data, worth a log line (ids and kinds only, no guest data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    NegativePayment { item_id: String },
+    UnknownItemType { item_id: String, kind: String },
+    UnreadableAmount { item_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    #[error("booking is not a JSON object")]
+    NotAnObject,
+    #[error("booking has no usable id: {0}")]
+    NoId(String),
+}
+
+/// Everything the mapping needs besides the booking itself.
+pub struct MappingContext<'a> {
+    pub property_names: &'a HashMap<String, String>,
+    pub messages: Vec<Value>,
+    pub now: DateTime<Utc>,
+    pub state: SyncState,
+}
+
+/// Map one Beds24 booking (API `data[i]` or a webhook's `booking` plus its items).
+pub fn map_booking(booking: &Value, ctx: MappingContext<'_>) -> Result<(BookingRow, Vec<Anomaly>), MappingError> {
+    let object = booking.as_object().ok_or(MappingError::NotAnObject)?;
+    let id_value = object.get("id").unwrap_or(&Value::Null);
+    let booking_id = BookingId::from_json(id_value).map_err(|e| MappingError::NoId(e.to_string()))?;
+    let text = |key: &str| object.get(key).and_then(non_empty_text);
+    let int = |key: &str| object.get(key).and_then(as_i64);
+
+    let arrival_date = text("arrival").and_then(|s| NaiveDate::from_str(&s).ok());
+    let departure_date = text("departure").and_then(|s| NaiveDate::from_str(&s).ok());
+    let num_nights = arrival_date.zip(departure_date).map(|(a, d)| (d - a).num_days());
+    let total_persons = match (int("numAdult"), int("numChild")) {
+        (None, None) => None,
+        (adults, children) => Some(adults.unwrap_or(0) + children.unwrap_or(0)),
+    };
+    let guest_name = [text("firstName"), text("lastName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+
+    let items = object.get("invoiceItems").and_then(Value::as_array).cloned().unwrap_or_default();
+    let totals = invoice_totals(&items);
+    let base_price = object.get("price").and_then(as_decimal);
+    // A booking fetched without invoice items still has a price: that is what it charges.
+    let total_charges = if totals.charges.is_empty() { base_price.unwrap_or_default() } else { totals.charged };
+    let property_name = object
+        .get("propertyId")
+        .and_then(non_empty_text)
+        .and_then(|id| ctx.property_names.get(&id).cloned());
+
+    let row = BookingRow {
+        booking_id: booking_id.to_string(),
+        phone: text("phone").or_else(|| text("mobile")),
+        guest_name: (!guest_name.is_empty()).then_some(guest_name),
+        status: text("status"),
+        property_name,
+        arrival_date,
+        departure_date,
+        num_nights,
+        total_persons,
+        total_charges,
+        total_payments: totals.paid,
+        balance: total_charges - totals.paid,
+        base_price,
+        channel: text("channel").or_else(|| text("apiSource")),
+        email: text("email"),
+        api_reference: text("apiReference"),
+        notes: text("notes"),
+        modified_date: text("modifiedTime").and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.to_utc()),
+        last_updated_bd: ctx.now,
+        bd_status: ctx.state,
+        charges: Value::Array(totals.charges),
+        payments: Value::Array(totals.payments),
+        messages: Value::Array(ctx.messages),
+        info_items: object.get("infoItems").filter(|v| v.is_array()).cloned().unwrap_or_else(|| json!([])),
+        raw: booking.clone(),
+    };
+    Ok((row, totals.anomalies))
+}
+
+struct InvoiceTotals {
+    charges: Vec<Value>,
+    payments: Vec<Value>,
+    charged: Decimal,
+    paid: Decimal,
+    anomalies: Vec<Anomaly>,
+}
+
+/// Charges and payments share one `invoiceItems` array, told apart by `type`.
+/// The payment sign convention is undocumented: totals use absolute values.
+fn invoice_totals(items: &[Value]) -> InvoiceTotals {
+    let mut totals = InvoiceTotals {
+        charges: Vec::new(),
+        payments: Vec::new(),
+        charged: Decimal::ZERO,
+        paid: Decimal::ZERO,
+        anomalies: Vec::new(),
+    };
+    for item in items {
+        let item_id = item.get("id").and_then(non_empty_text).unwrap_or_else(|| "?".into());
+        let kind = item.get("type").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+        let amount = line_total(item);
+        if amount.is_none() {
+            totals.anomalies.push(Anomaly::UnreadableAmount { item_id: item_id.clone() });
+        }
+        let amount = amount.unwrap_or_default();
+        match kind.as_str() {
+            "charge" => {
+                totals.charged += amount;
+                totals.charges.push(item.clone());
+            }
+            "payment" => {
+                if amount.is_sign_negative() && !amount.is_zero() {
+                    totals.anomalies.push(Anomaly::NegativePayment { item_id });
+                }
+                totals.paid += amount.abs();
+                totals.payments.push(item.clone());
+            }
+            other => totals.anomalies.push(Anomaly::UnknownItemType { item_id, kind: other.to_owned() }),
+        }
+    }
+    totals
+}
+
+/// `lineTotal`, else `amount × qty`.
+fn line_total(item: &Value) -> Option<Decimal> {
+    if let Some(total) = item.get("lineTotal").and_then(as_decimal) {
+        return Some(total);
+    }
+    let amount = item.get("amount").and_then(as_decimal)?;
+    let qty = item.get("qty").and_then(as_decimal).unwrap_or(Decimal::ONE);
+    Some(amount * qty)
+}
+
+/// Exact decimal from a JSON number or numeric string (never through f64 arithmetic).
+pub fn as_decimal(value: &Value) -> Option<Decimal> {
+    let text = match value {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_owned(),
+        _ => return None,
+    };
+    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
+}
+
+fn as_i64(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Text of a string or number field; `""` and null count as absent (Beds24 sends `""`).
+fn non_empty_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

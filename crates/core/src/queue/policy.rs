@@ -1,0 +1,174 @@
+//! Queue policy: the retry schedule, jitter, history caps and what each failure leads to.
+
+use std::time::Duration;
+
+/// Completed job records kept for the dashboard (the seed's "remove: 100 completed").
+pub const COMPLETED_HISTORY: usize = 100;
+/// Failed job records kept (the seed's "50 failed"). The dead-letter queue is not trimmed.
+pub const FAILED_HISTORY: usize = 50;
+/// Default lease of a claimed job before another worker may take it over.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// Default number of due jobs one worker invocation claims at once.
+pub const DEFAULT_BATCH: usize = 50;
+
+/// When to try a failed job again: the seed's 5 s, 25 s, 125 s with ±10 % jitter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrySchedule {
+    delays: Vec<Duration>,
+    jitter: f64,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("retry_delays must be a comma-separated list of seconds like \"5,25,125\", got {0:?}")]
+pub struct ScheduleError(pub String);
+
+impl Default for RetrySchedule {
+    fn default() -> Self {
+        Self { delays: [5, 25, 125].map(Duration::from_secs).to_vec(), jitter: 0.10 }
+    }
+}
+
+impl RetrySchedule {
+    /// Parse `"5,25,125"` (seconds, fractions allowed so tests can shorten it).
+    pub fn parse(text: &str) -> Result<Self, ScheduleError> {
+        let delays = text
+            .split(',')
+            .map(|part| part.trim().parse::<f64>())
+            .map(|r| r.ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+            .collect::<Option<Vec<_>>>()
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| ScheduleError(text.to_owned()))?;
+        Ok(Self { delays, ..Self::default() })
+    }
+
+    pub fn delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
+    /// Retries after the first try.
+    pub fn retries(&self) -> u32 {
+        self.delays.len() as u32
+    }
+
+    /// Total tries a job gets before the dead-letter queue.
+    pub fn max_tries(&self) -> u32 {
+        self.retries() + 1
+    }
+
+    /// Delay before retry number `retry` (1-based); `unit` in [0, 1) picks the jitter.
+    pub fn delay(&self, retry: u32, unit: f64) -> Option<Duration> {
+        let base = self.delays.get(retry.checked_sub(1)? as usize)?;
+        let factor = 1.0 + self.jitter * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+        Some(base.mul_f64(factor))
+    }
+}
+
+/// Why a try failed, as the worker classifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Might work later (5xx, timeout, Postgres down, …): uses up a try.
+    Transient(String),
+    /// Beds24 said "not now" (429, credits spent): wait, without using up a try.
+    RateLimited { retry_at_ms: i64, reason: String },
+    /// Retrying cannot help (booking gone, token invalid, malformed data).
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Transient(m) | Failure::Permanent(m) => m,
+            Failure::RateLimited { reason, .. } => reason,
+        }
+    }
+}
+
+/// What the queue does with a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Try again at `due_ms`, counting the failed try.
+    Retry { due_ms: i64 },
+    /// Try again at `due_ms` without counting it.
+    Delay { due_ms: i64 },
+    /// Out of tries: dead-letter queue, until replayed or purged.
+    Dead,
+    /// Finished for good with an error; recorded in the failed history.
+    Final,
+}
+
+impl Decision {
+    pub fn mode(self) -> &'static str {
+        match self {
+            Decision::Retry { .. } => "retry",
+            Decision::Delay { .. } => "delay",
+            Decision::Dead => "dead",
+            Decision::Final => "final",
+        }
+    }
+
+    pub fn due_ms(self) -> i64 {
+        match self {
+            Decision::Retry { due_ms } | Decision::Delay { due_ms } => due_ms,
+            _ => 0,
+        }
+    }
+}
+
+/// Decide the fate of a job that failed after `failed_before` earlier failed tries.
+pub fn decide(schedule: &RetrySchedule, failed_before: u32, failure: &Failure, now_ms: i64, unit: f64) -> Decision {
+    match failure {
+        Failure::Permanent(_) => Decision::Final,
+        Failure::RateLimited { retry_at_ms, .. } => Decision::Delay { due_ms: (*retry_at_ms).max(now_ms) },
+        Failure::Transient(_) => match schedule.delay(failed_before + 1, unit) {
+            Some(delay) => Decision::Retry { due_ms: now_ms + delay.as_millis() as i64 },
+            None => Decision::Dead,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_is_the_seeds_5_25_125_seconds() {
+        let s = RetrySchedule::default();
+        assert_eq!(s.delays(), [5, 25, 125].map(Duration::from_secs));
+        assert_eq!(s.max_tries(), 4);
+        assert_eq!(s.delay(1, 0.5), Some(Duration::from_secs(5)));
+        assert_eq!(s.delay(3, 0.5), Some(Duration::from_secs(125)));
+        assert_eq!(s.delay(4, 0.5), None);
+        assert_eq!(s.delay(0, 0.5), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent() {
+        let s = RetrySchedule::default();
+        assert_eq!(s.delay(2, 0.0), Some(Duration::from_millis(22_500)));
+        assert_eq!(s.delay(2, 1.0), Some(Duration::from_millis(27_500)));
+        for unit in [0.0, 0.13, 0.5, 0.77, 0.999] {
+            let d = s.delay(1, unit).unwrap().as_millis();
+            assert!((4_500..=5_500).contains(&d), "{d}");
+        }
+    }
+
+    #[test]
+    fn parses_configured_schedules() {
+        assert_eq!(RetrySchedule::parse("0.2, 0.4,1").unwrap().delays()[0], Duration::from_millis(200));
+        assert!(RetrySchedule::parse("").is_err());
+        assert!(RetrySchedule::parse("5,x").is_err());
+        assert!(RetrySchedule::parse("-1").is_err());
+    }
+
+    #[test]
+    fn decisions_follow_the_failure_kind() {
+        let s = RetrySchedule::default();
+        let transient = Failure::Transient("503".into());
+        assert_eq!(decide(&s, 0, &transient, 1_000, 0.5), Decision::Retry { due_ms: 6_000 });
+        assert_eq!(decide(&s, 2, &transient, 1_000, 0.5), Decision::Retry { due_ms: 126_000 });
+        assert_eq!(decide(&s, 3, &transient, 1_000, 0.5), Decision::Dead);
+        let limited = Failure::RateLimited { retry_at_ms: 50_000, reason: "429".into() };
+        assert_eq!(decide(&s, 3, &limited, 1_000, 0.5), Decision::Delay { due_ms: 50_000 });
+        assert_eq!(decide(&s, 0, &Failure::Permanent("gone".into()), 1_000, 0.5), Decision::Final);
+    }
+}

@@ -1,0 +1,172 @@
+//! Lua scripts for every queue transition, so each one is atomic across all worker processes.
+//!
+//! Conventions: ARGV[1] is the key prefix; per-booking keys (`<prefix>job:<id>`,
+//! `<prefix>timer:…`) are derived inside the script. Replies are flat arrays because
+//! Spin's `execute` flattens nested ones. Timer keys exist only to expire: their
+//! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends.
+
+/// KEYS: due, active, dead, stats. ARGV: prefix, id, action, now_ms.
+/// Reply: "queued" | "coalesced" | "rerun".
+pub const ENQUEUE: &str = r#"
+local due, active, dead, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, id, action, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local job = prefix .. 'job:' .. id
+redis.call('HINCRBY', stats, 'received:' .. action, 1)
+if redis.call('ZSCORE', active, id) then
+  redis.call('HSET', job, 'rerun', 1, 'action', action, 'updatedAt', now)
+  redis.call('HINCRBY', job, 'webhooks', 1)
+  redis.call('HINCRBY', stats, 'coalesced', 1)
+  return 'rerun'
+end
+if redis.call('ZSCORE', due, id) then
+  redis.call('ZADD', due, 'LT', now, id)
+  redis.call('HSET', job, 'action', action, 'state', 'waiting', 'dueAt', now, 'updatedAt', now)
+  redis.call('HINCRBY', job, 'webhooks', 1)
+  redis.call('HINCRBY', stats, 'coalesced', 1)
+  return 'coalesced'
+end
+redis.call('ZREM', dead, id)
+redis.call('DEL', job)
+redis.call('HSET', job, 'id', id, 'action', action, 'state', 'waiting', 'attempts', 0,
+  'enqueuedAt', now, 'dueAt', now, 'updatedAt', now, 'webhooks', 1, 'rerun', 0, 'claim', 0)
+redis.call('ZADD', due, now, id)
+return 'queued'
+"#;
+
+/// KEYS: due, active, dead, stats, paused, failed-history.
+/// ARGV: prefix, now_ms, lease_ms, batch, max_tries, failed_cap.
+/// First returns jobs whose lease ran out to the queue (counting the lost try),
+/// then claims up to `batch` due jobs. Reply: flat [id, claim, attempts, action, …].
+pub const CLAIM: &str = r#"
+local due, active, dead, stats, paused, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local prefix, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local batch, max_tries, failed_cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, 1000)) do
+  local job = prefix .. 'job:' .. id
+  redis.call('ZREM', active, id)
+  local attempts = redis.call('HINCRBY', job, 'attempts', 1)
+  local err = 'lease expired: the worker stopped or stalled mid-job'
+  redis.call('HSET', job, 'lastError', err, 'updatedAt', now, 'rerun', 0)
+  redis.call('HINCRBY', stats, 'stalled', 1)
+  if attempts >= max_tries then
+    redis.call('HSET', job, 'state', 'dead')
+    redis.call('ZADD', dead, now, id)
+    redis.call('HINCRBY', stats, 'failed', 1)
+    redis.call('HINCRBY', stats, 'dead', 1)
+    redis.call('LPUSH', failed, cjson.encode({bookingId = id, error = err, attempts = attempts,
+      action = redis.call('HGET', job, 'action'), finishedAt = now, outcome = 'dead'}))
+    redis.call('LTRIM', failed, 0, failed_cap - 1)
+  else
+    redis.call('HSET', job, 'state', 'waiting', 'dueAt', now)
+    redis.call('ZADD', due, now, id)
+    redis.call('HINCRBY', stats, 'retried', 1)
+  end
+end
+if redis.call('EXISTS', paused) == 1 then return {} end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)) do
+  local job = prefix .. 'job:' .. id
+  local claim = redis.call('INCR', prefix .. 'claimseq')
+  redis.call('ZREM', due, id)
+  redis.call('ZADD', active, now + lease, id)
+  redis.call('HSET', job, 'state', 'active', 'startedAt', now, 'claim', claim, 'rerun', 0, 'updatedAt', now)
+  redis.call('SET', prefix .. 'timer:lease:' .. id, 1, 'PX', lease + 50)
+  out[#out + 1] = id
+  out[#out + 1] = claim
+  out[#out + 1] = redis.call('HGET', job, 'attempts') or '0'
+  out[#out + 1] = redis.call('HGET', job, 'action') or 'MODIFY'
+end
+return out
+"#;
+
+/// KEYS: due, active, stats, completed-history.
+/// ARGV: prefix, id, claim, now_ms, record_json, completed_cap.
+/// Reply: "completed" | "requeued" (a webhook came in meanwhile) | "stale" (lease lost).
+pub const COMPLETE: &str = r#"
+local due, active, stats, completed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, id, claim, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local job = prefix .. 'job:' .. id
+if redis.call('HGET', job, 'claim') ~= claim or not redis.call('ZSCORE', active, id) then
+  return 'stale'
+end
+redis.call('ZREM', active, id)
+redis.call('DEL', prefix .. 'timer:lease:' .. id)
+redis.call('HINCRBY', stats, 'processed', 1)
+redis.call('LPUSH', completed, ARGV[5])
+redis.call('LTRIM', completed, 0, tonumber(ARGV[6]) - 1)
+if redis.call('HGET', job, 'rerun') == '1' then
+  redis.call('HSET', job, 'state', 'waiting', 'attempts', 0, 'rerun', 0, 'dueAt', now, 'updatedAt', now)
+  redis.call('ZADD', due, now, id)
+  return 'requeued'
+end
+redis.call('DEL', job)
+return 'completed'
+"#;
+
+/// KEYS: due, active, dead, stats, failed-history.
+/// ARGV: prefix, id, claim, now_ms, mode (retry|delay|dead|final), due_ms, error, record_json, failed_cap.
+/// Reply: the mode applied, "requeued" (a webhook came in meanwhile) or "stale".
+pub const FAIL: &str = r#"
+local due, active, dead, stats, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, id, claim, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local mode, due_at, err = ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local job = prefix .. 'job:' .. id
+if redis.call('HGET', job, 'claim') ~= claim or not redis.call('ZSCORE', active, id) then
+  return 'stale'
+end
+redis.call('ZREM', active, id)
+redis.call('DEL', prefix .. 'timer:lease:' .. id)
+redis.call('HSET', job, 'lastError', err, 'updatedAt', now)
+local rerun = redis.call('HGET', job, 'rerun') == '1'
+redis.call('HSET', job, 'rerun', 0)
+if mode == 'retry' or mode == 'delay' then
+  if mode == 'retry' then
+    redis.call('HINCRBY', job, 'attempts', 1)
+    redis.call('HINCRBY', stats, 'retried', 1)
+  else
+    redis.call('HINCRBY', stats, 'delayed', 1)
+  end
+  redis.call('HSET', job, 'state', 'delayed', 'dueAt', due_at)
+  redis.call('ZADD', due, due_at, id)
+  redis.call('SET', prefix .. 'timer:due:' .. id, 1, 'PX', math.max(1, due_at - now))
+  return mode
+end
+redis.call('HINCRBY', stats, 'failed', 1)
+redis.call('LPUSH', failed, ARGV[8])
+redis.call('LTRIM', failed, 0, tonumber(ARGV[9]) - 1)
+if rerun then
+  redis.call('HSET', job, 'state', 'waiting', 'attempts', 0, 'dueAt', now)
+  redis.call('ZADD', due, now, id)
+  return 'requeued'
+end
+if mode == 'dead' then
+  redis.call('HINCRBY', job, 'attempts', 1)
+  redis.call('HSET', job, 'state', 'dead')
+  redis.call('ZADD', dead, now, id)
+  redis.call('HINCRBY', stats, 'dead', 1)
+  return 'dead'
+end
+redis.call('DEL', job)
+return 'final'
+"#;
+
+/// KEYS: due, active, dead, stats, completed-history, failed-history, paused.
+/// ARGV: now_ms. Reply: flat [waiting, delayed, active, completed, failed, dead, paused,
+/// oldest_waiting_due_ms, stat-name, stat-value, …].
+pub const STATS: &str = r#"
+local due, active, dead, stats, completed, failed, paused = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now = tonumber(ARGV[1])
+local oldest = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+local out = {
+  redis.call('ZCOUNT', due, '-inf', now),
+  redis.call('ZCOUNT', due, '(' .. now, '+inf'),
+  redis.call('ZCARD', active),
+  redis.call('LLEN', completed),
+  redis.call('LLEN', failed),
+  redis.call('ZCARD', dead),
+  redis.call('EXISTS', paused),
+  oldest[2] or -1,
+}
+for _, v in ipairs(redis.call('HGETALL', stats)) do out[#out + 1] = v end
+return out
+"#;

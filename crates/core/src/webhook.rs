@@ -1,0 +1,170 @@
+//! Parsing a Beds24 webhook delivery (v2 JSON body, one-element array form, or v1 query) into jobs.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::job::{JobRecord, Source};
+use crate::{booking_id::BookingIdError, Action, BookingId};
+
+/// Largest body we read (Beds24 bodies are a few KiB; messages can grow them).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most bookings one delivery may carry when sent as an array.
+pub const MAX_ITEMS: usize = 100;
+
+/// What one delivery asks for.
+#[derive(Debug, PartialEq)]
+pub enum Delivery {
+    Job(Box<JobRecord>),
+    /// A body that can never become a job; answered 202 so Beds24 stops retrying.
+    Skipped { reason: String },
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("method {0} is not allowed: Beds24 sends POST (webhook v2) or GET ?bookid= (webhook v1)")]
+    MethodNotAllowed(String),
+    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("request body must be a JSON object (or an array of objects), got {0}")]
+    NotAnObject(&'static str),
+    #[error("request body holds {0} bookings; at most {MAX_ITEMS} are accepted at once")]
+    TooManyItems(usize),
+}
+
+impl WebhookError {
+    pub fn status(&self) -> u16 {
+        match self {
+            WebhookError::MethodNotAllowed(_) => 405,
+            WebhookError::TooLarge => 413,
+            _ => 400,
+        }
+    }
+}
+
+/// Turn one HTTP delivery into jobs. `query` is the raw query string.
+pub fn parse_delivery(
+    method: &str,
+    query: &str,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<Delivery>, WebhookError> {
+    let v1 = V1Query::parse(query);
+    let body_is_empty = body.iter().all(u8::is_ascii_whitespace);
+    match method {
+        "GET" | "POST" if body_is_empty && v1.bookid.is_some() => Ok(vec![v1.into_delivery(now)]),
+        "GET" => Err(WebhookError::MethodNotAllowed("GET without ?bookid=".into())),
+        "POST" if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
+        "POST" => parse_v2_body(body, now),
+        other => Err(WebhookError::MethodNotAllowed(other.to_owned())),
+    }
+}
+
+fn parse_v2_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Delivery>, WebhookError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::InvalidJson(e.to_string()))?;
+    match value {
+        Value::Object(object) => Ok(vec![object_to_delivery(object, now)]),
+        Value::Array(items) if items.len() > MAX_ITEMS => Err(WebhookError::TooManyItems(items.len())),
+        Value::Array(items) if items.is_empty() => Ok(vec![skipped("empty array")]),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::Object(object) => Ok(object_to_delivery(object, now)),
+                other => Err(WebhookError::NotAnObject(kind(&other))),
+            })
+            .collect(),
+        other => Err(WebhookError::NotAnObject(kind(&other))),
+    }
+}
+
+fn object_to_delivery(object: Map<String, Value>, now: DateTime<Utc>) -> Delivery {
+    let payload = Value::Object(object);
+    let booking_id = match find_booking_id(&payload) {
+        Ok(id) => id,
+        Err(reason) => return skipped(&reason),
+    };
+    let action = match payload.get("action").and_then(Value::as_str) {
+        Some(label) => Action::from_label(label),
+        None => Action::derive_from_booking(payload.get("booking").unwrap_or(&payload)),
+    };
+    Delivery::Job(Box::new(JobRecord {
+        booking_id,
+        action,
+        received_at: now,
+        source: Source::V2,
+        payload,
+    }))
+}
+
+/// The seed's rule: `id` ‖ `booking.id` ‖ `bookingId`, first one present wins.
+fn find_booking_id(payload: &Value) -> Result<BookingId, String> {
+    let candidates = [
+        ("id", payload.get("id")),
+        ("booking.id", payload.get("booking").and_then(|b| b.get("id"))),
+        ("bookingId", payload.get("bookingId")),
+    ];
+    match candidates.into_iter().find(|(_, v)| v.is_some_and(|v| !v.is_null())) {
+        None => Err("missing bookingId: none of id, booking.id, bookingId is present".into()),
+        Some((field, Some(value))) => BookingId::from_json(value).map_err(|e| match e {
+            BookingIdError::Empty => format!("missing bookingId: {field} is empty"),
+            other => format!("invalid {field}: {other}"),
+        }),
+        Some((_, None)) => unreachable!("filtered on is_some"),
+    }
+}
+
+struct V1Query {
+    bookid: Option<String>,
+    status: Option<String>,
+}
+
+impl V1Query {
+    fn parse(query: &str) -> Self {
+        let mut parsed = V1Query { bookid: None, status: None };
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match key.as_ref() {
+                "bookid" | "bookId" | "bookingId" => parsed.bookid = Some(value.into_owned()),
+                "status" => parsed.status = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        parsed
+    }
+
+    fn into_delivery(self, now: DateTime<Utc>) -> Delivery {
+        let raw_id = self.bookid.unwrap_or_default();
+        let booking_id = match BookingId::parse(&raw_id) {
+            Ok(id) => id,
+            Err(e) => return skipped(&format!("invalid bookid: {e}")),
+        };
+        let action = Action::from_v1_status(self.status.as_deref());
+        Delivery::Job(Box::new(JobRecord {
+            booking_id,
+            action,
+            received_at: now,
+            source: Source::V1,
+            payload: json!({"bookid": raw_id, "status": self.status}),
+        }))
+    }
+}
+
+fn skipped(reason: &str) -> Delivery {
+    Delivery::Skipped { reason: reason.to_owned() }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod tests;

@@ -1,0 +1,93 @@
+use super::*;
+
+const SAMPLE_V2: &str = include_str!("../tests/fixtures/webhook-v2-direct.json");
+
+fn now() -> DateTime<Utc> {
+    "2026-02-15T10:07:23Z".parse().unwrap()
+}
+
+fn only_job(deliveries: Vec<Delivery>) -> JobRecord {
+    match deliveries.as_slice() {
+        [Delivery::Job(job)] => (**job).clone(),
+        other => panic!("expected one job, got {other:?}"),
+    }
+}
+
+#[test]
+fn seed_curl_payload_becomes_a_modify_job_for_test123() {
+    let body = br#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+    let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
+    assert_eq!(job.booking_id.as_str(), "TEST123");
+    assert_eq!(job.action, Action::Modify);
+    assert_eq!(job.source, Source::V2);
+    assert_eq!(job.received_at, now());
+}
+
+#[test]
+fn real_v2_body_without_action_derives_it() {
+    let job = only_job(parse_delivery("POST", "", SAMPLE_V2.as_bytes(), now()).unwrap());
+    assert_eq!(job.booking_id.as_str(), "82279106");
+    // modifiedTime differs from bookingTime in the sample
+    assert_eq!(job.action, Action::Modify);
+    assert!(job.webhook_booking().is_some());
+}
+
+#[test]
+fn explicit_action_wins_and_id_precedence_follows_the_seed() {
+    let body = br#"{"action":"Cancelled","id":7,"booking":{"id":8},"bookingId":9}"#;
+    let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
+    assert_eq!(job.booking_id.as_str(), "7");
+    assert_eq!(job.action, Action::Cancel);
+    let body = br#"{"action":"created","bookingId":"9"}"#;
+    let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
+    assert_eq!((job.booking_id.as_str(), job.action), ("9", Action::Created));
+}
+
+#[test]
+fn one_element_array_form_is_accepted() {
+    let body = format!("[{SAMPLE_V2}]");
+    let job = only_job(parse_delivery("POST", "", body.as_bytes(), now()).unwrap());
+    assert_eq!(job.booking_id.as_str(), "82279106");
+}
+
+#[test]
+fn missing_or_invalid_id_is_skipped_with_a_reason() {
+    let out = parse_delivery("POST", "", br#"{"booking":{"status":"new"}}"#, now()).unwrap();
+    assert!(matches!(&out[..], [Delivery::Skipped { reason }] if reason.starts_with("missing bookingId")));
+    let out = parse_delivery("POST", "", br#"{"id":{"nested":true}}"#, now()).unwrap();
+    assert!(matches!(&out[..], [Delivery::Skipped { reason }] if reason.contains("invalid id")));
+    let out = parse_delivery("POST", "", b"[]", now()).unwrap();
+    assert!(matches!(&out[..], [Delivery::Skipped { .. }]));
+}
+
+#[test]
+fn bad_bodies_are_clear_errors() {
+    let err = parse_delivery("POST", "", b"{not json", now()).unwrap_err();
+    assert!(matches!(err, WebhookError::InvalidJson(_)));
+    assert_eq!(err.status(), 400);
+    let err = parse_delivery("POST", "", b"42", now()).unwrap_err();
+    assert_eq!(err, WebhookError::NotAnObject("a number"));
+    let err = parse_delivery("POST", "", b"[1]", now()).unwrap_err();
+    assert_eq!(err, WebhookError::NotAnObject("a number"));
+    let many = format!("[{}]", vec!["{\"id\":1}"; MAX_ITEMS + 1].join(","));
+    assert_eq!(
+        parse_delivery("POST", "", many.as_bytes(), now()).unwrap_err(),
+        WebhookError::TooManyItems(MAX_ITEMS + 1)
+    );
+}
+
+#[test]
+fn v1_get_and_bodyless_post_are_jobs() {
+    let job = only_job(parse_delivery("GET", "bookid=12345678&status=new", b"", now()).unwrap());
+    assert_eq!((job.booking_id.as_str(), job.action, job.source), ("12345678", Action::Created, Source::V1));
+    let job = only_job(parse_delivery("POST", "bookid=5&status=cancel", b"  ", now()).unwrap());
+    assert_eq!((job.booking_id.as_str(), job.action), ("5", Action::Cancel));
+}
+
+#[test]
+fn wrong_methods_are_405() {
+    let err = parse_delivery("PUT", "", b"{}", now()).unwrap_err();
+    assert_eq!(err.status(), 405);
+    let err = parse_delivery("GET", "", b"", now()).unwrap_err();
+    assert_eq!(err.status(), 405);
+}
