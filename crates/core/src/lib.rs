@@ -16,6 +16,7 @@ pub mod logging;
 pub mod mapping;
 pub mod queue;
 pub mod store;
+pub mod sync;
 pub mod webhook;
 
 pub use action::Action;

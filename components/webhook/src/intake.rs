@@ -1,0 +1,116 @@
+//! Reading, authenticating and storing one webhook delivery.
+
+use beds24_spin_glue::{config, log, now_ms, redis::SpinRedis, respond};
+use beds24_sync_core::auth::check_bearer;
+use beds24_sync_core::error_body::ApiError;
+use beds24_sync_core::job::JobRecord;
+use beds24_sync_core::logging::{rfc3339, Level};
+use beds24_sync_core::queue::{Enqueued, Queue};
+use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::key_value::Store;
+
+pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
+    let method = request.method().to_string();
+    if !matches!(request.method(), Method::Get | Method::Post) {
+        return Err(WebhookError::MethodNotAllowed(method).into());
+    }
+    let authorization = header(&request, "authorization");
+    check_bearer(authorization.as_deref(), &config::optional("webhook_token"))?;
+
+    let query = request.uri().split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+    let declared_length = header(&request, "content-length").and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(WebhookError::TooLarge.into());
+    }
+    let body = read_capped(request).await?;
+    let now = Utc::now();
+    let deliveries = parse_delivery(&method, &query, &body, now)?;
+
+    let redis_url = config::required("redis_url")?;
+    let mut redis = SpinRedis::open(&redis_url).map_err(|e| unavailable(&e))?;
+    // Probe through outbound Redis first: it fails at once while Redis is down,
+    // whereas a key-value call would hang for a minute.
+    Queue::new(&mut redis).ping().map_err(|e| unavailable(&e))?;
+
+    let mut results = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        results.push(store(&mut redis, delivery)?);
+    }
+    // Wake-up only: the jobs are already stored, a lost message loses nothing.
+    if results.iter().any(|r| r.get("queue").is_some()) {
+        let _ = Queue::new(&mut redis).publish_wakeup();
+    }
+    let mut body = json!({"received": true, "timestamp": rfc3339(now)});
+    match results.as_slice() {
+        [single] => merge(&mut body, single),
+        many => body["bookings"] = Value::from(many.to_vec()),
+    }
+    Ok(respond::json(202, &body))
+}
+
+fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
+    match delivery {
+        Delivery::Skipped { reason } => {
+            log(Level::Warn, "Beds24 webhook skipped", &[("reason", json!(reason))]);
+            let _ = Queue::new(redis).count("skipped", 1);
+            Ok(json!({"skipped": reason}))
+        }
+        Delivery::Job(job) => {
+            let kv = Store::open_default().map_err(|e| unavailable(&format!("key-value store: {e}")))?;
+            let record = serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
+            kv.set(&JobRecord::kv_key(&job.booking_id), &record)
+                .map_err(|e| unavailable(&format!("key-value store: {e}")))?;
+            let outcome = Queue::new(redis)
+                .enqueue(&job.booking_id, job.action, now_ms())
+                .map_err(|e| unavailable(&e))?;
+            log(
+                Level::Info,
+                "Beds24 webhook received",
+                &[("bookingId", json!(job.booking_id)), ("action", json!(job.action)), ("queue", json!(outcome))],
+            );
+            Ok(json!({"bookingId": job.booking_id, "action": job.action, "queue": queue_label(outcome)}))
+        }
+    }
+}
+
+fn queue_label(outcome: Enqueued) -> &'static str {
+    match outcome {
+        Enqueued::Queued => "queued",
+        Enqueued::Coalesced => "coalesced",
+        Enqueued::Rerun => "rerun",
+    }
+}
+
+fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
+    log(Level::Error, "webhook not stored", &[("error", json!(error.to_string()))]);
+    respond::unavailable("job store unavailable")
+}
+
+fn merge(target: &mut Value, extra: &Value) {
+    if let (Some(target), Some(extra)) = (target.as_object_mut(), extra.as_object()) {
+        target.extend(extra.clone());
+    }
+}
+
+fn header(request: &IncomingRequest, name: &str) -> Option<String> {
+    let values = request.headers().get(&name.to_owned());
+    values.first().map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Read the body, refusing to buffer more than the cap (the trigger sets no limit).
+async fn read_capped(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
+    let mut stream = request.into_body_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(400, "body_read_error", format!("could not read body: {e:?}")))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(WebhookError::TooLarge.into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

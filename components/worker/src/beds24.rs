@@ -1,0 +1,150 @@
+//! The worker's Beds24 client: token (long-life or refreshed, cached in Redis), credits, paging.
+
+use beds24_spin_glue::{log, now_ms, redis::SpinRedis};
+use beds24_sync_core::beds24::response::TokenAnswer;
+use beds24_sync_core::beds24::{classify, ApiFailure, Credits, CreditsBudget, Envelope};
+use beds24_sync_core::logging::Level;
+use beds24_sync_core::queue::Queue;
+use beds24_sync_core::store::{RedisExec, RedisValue};
+use serde_json::{json, Value};
+use spin_sdk::http::{Request, Response};
+
+use crate::settings::Settings;
+
+const TOKEN_KEY: &str = "b24:beds24:token";
+const TOKEN_LOCK: &str = "b24:beds24:token-lock";
+const CREDITS_KEY: &str = "b24:beds24:credits";
+/// Refresh this long before Beds24's expiry, so no call races the deadline.
+const TOKEN_EARLY_S: i64 = 300;
+/// Safety stop for paging loops.
+const MAX_PAGES: u32 = 100;
+
+pub struct Client<'a> {
+    settings: &'a Settings,
+    redis: &'a mut SpinRedis,
+    token: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(settings: &'a Settings, redis: &'a mut SpinRedis) -> Self {
+        Self { settings, redis, token: None }
+    }
+
+    pub fn api(&self) -> beds24_sync_core::beds24::urls::ApiBase {
+        self.settings.api.clone()
+    }
+
+    pub fn redis(&mut self) -> &mut SpinRedis {
+        self.redis
+    }
+
+    /// The shared credit budget, when the last answer left it below the reserve.
+    pub fn credits_wait_until(&mut self) -> Option<i64> {
+        let reply = self.redis.execute("HMGET", &[CREDITS_KEY.into(), "remaining".into(), "resetsAt".into()]).ok()?;
+        let remaining = reply.first()?.as_text()?.parse::<f64>().ok()?;
+        let resets_at_ms = reply.get(1)?.as_i64()?;
+        CreditsBudget { remaining, resets_at_ms }.wait_until(self.settings.credit_reserve, now_ms())
+    }
+
+    /// Every page of a list endpoint.
+    pub async fn get_all(&mut self, endpoint: &str, url_for_page: impl Fn(u32) -> String) -> Result<Vec<Value>, ApiFailure> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let envelope = self.get(endpoint, &url_for_page(page)).await?;
+            all.extend(envelope.data);
+            if !envelope.next_page {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// One authenticated GET; a 401 with a refresh token configured refreshes once and retries.
+    async fn get(&mut self, endpoint: &str, url: &str) -> Result<Envelope, ApiFailure> {
+        let token = self.token().await?;
+        match self.send(endpoint, url, &token).await {
+            Err(ApiFailure::Unauthorized(_)) if !self.settings.refresh_token.is_empty() => {
+                let _ = self.redis.execute("DEL", &[TOKEN_KEY.into()]);
+                self.token = None;
+                let token = self.token().await?;
+                self.send(endpoint, url, &token).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send(&mut self, endpoint: &str, url: &str, token: &str) -> Result<Envelope, ApiFailure> {
+        let request = Request::get(url).header("token", token).header("accept", "application/json").build();
+        let _ = Queue::new(self.redis).count(&format!("api:{endpoint}"), 1);
+        let response: Response = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| ApiFailure::Transient(format!("{endpoint} request failed: {e}")))?;
+        let credits = Credits::from_headers(response.headers().filter_map(|(n, v)| Some((n, v.as_str()?))));
+        self.record_credits(&credits);
+        classify(*response.status(), response.body(), credits.resets_in_whole_s())
+    }
+
+    fn record_credits(&mut self, credits: &Credits) {
+        let Some(remaining) = credits.remaining else { return };
+        let resets_at = now_ms() + (credits.resets_in_s.unwrap_or(300.0) * 1000.0) as i64;
+        let args = [
+            CREDITS_KEY.into(),
+            "remaining".into(),
+            remaining.to_string().into(),
+            "resetsAt".into(),
+            resets_at.into(),
+            "seenAt".into(),
+            now_ms().into(),
+        ];
+        let _ = self.redis.execute("HSET", &args);
+    }
+
+    /// The long-life token, or a refreshed one shared by all workers through Redis.
+    async fn token(&mut self) -> Result<String, ApiFailure> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        if !self.settings.long_life_token.is_empty() {
+            self.token = Some(self.settings.long_life_token.clone());
+            return Ok(self.settings.long_life_token.clone());
+        }
+        if self.settings.refresh_token.is_empty() {
+            return Err(ApiFailure::Unauthorized("no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into()));
+        }
+        let cached = self.redis.execute("GET", &[TOKEN_KEY.into()]).ok();
+        if let Some(token) = cached.as_deref().and_then(|r| r.first()).and_then(RedisValue::as_text) {
+            self.token = Some(token.clone());
+            return Ok(token);
+        }
+        // Single flight across every worker process: only the lock holder refreshes.
+        let lock = self.redis.execute("SET", &[TOKEN_LOCK.into(), "1".into(), "NX".into(), "PX".into(), 10_000i64.into()]);
+        if !matches!(lock.as_deref(), Ok([RedisValue::Status(s)]) if s == "OK") {
+            return Err(ApiFailure::RateLimited("another worker is refreshing the Beds24 token".into(), Some(1)));
+        }
+        let result = self.refresh().await;
+        let _ = self.redis.execute("DEL", &[TOKEN_LOCK.into()]);
+        let answer = result?;
+        let ttl = (answer.expires_in as i64 - TOKEN_EARLY_S).max(1);
+        let _ = self.redis.execute("SET", &[TOKEN_KEY.into(), answer.token.clone().into(), "EX".into(), ttl.into()]);
+        log(Level::Info, "Beds24 token refreshed", &[("expiresIn", json!(answer.expires_in))]);
+        self.token = Some(answer.token.clone());
+        Ok(answer.token)
+    }
+
+    async fn refresh(&mut self) -> Result<TokenAnswer, ApiFailure> {
+        let request = Request::get(self.settings.api.token()).header("refreshToken", &self.settings.refresh_token).build();
+        let _ = Queue::new(self.redis).count("api:token", 1);
+        let response: Response = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| ApiFailure::Transient(format!("token request failed: {e}")))?;
+        match *response.status() {
+            200 => serde_json::from_slice(response.body())
+                .map_err(|e| ApiFailure::Transient(format!("token answer is not valid JSON: {e}"))),
+            status => match classify(status, response.body(), None) {
+                Err(ApiFailure::Unauthorized(m)) => Err(ApiFailure::Unauthorized(format!("refresh token rejected: {m}"))),
+                Err(other) => Err(other),
+                Ok(_) => Err(ApiFailure::Transient(format!("token answer HTTP {status}"))),
+            },
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! worker component: Redis trigger that claims due jobs, fetches them from Beds24 and upserts rows.
+//!
+//! Every message (a wake-up on `beds24-sync` or a timer key expiring) means the same:
+//! "there may be due work". The message itself carries nothing we rely on.
+
+mod beds24;
+mod process;
+mod settings;
+
+use beds24_spin_glue::log;
+use beds24_sync_core::logging::Level;
+use serde_json::json;
+use spin_sdk::redis_component;
+
+#[redis_component]
+async fn on_message(_message: Vec<u8>) -> anyhow::Result<()> {
+    if let Err(error) = process::run().await {
+        // Spin only logs a handler error; log it ourselves in our format and
+        // return Ok: the jobs stay in Redis and a later wake-up or timer retries them.
+        log(Level::Error, "worker run failed", &[("error", json!(error.to_string()))]);
+    }
+    Ok(())
+}

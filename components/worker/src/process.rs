@@ -1,0 +1,258 @@
+//! One worker invocation: claim due jobs in batches, sync each batch, settle every job.
+
+use std::collections::HashMap;
+
+use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis};
+use beds24_sync_core::beds24::ApiFailure;
+use beds24_sync_core::logging::Level;
+use beds24_sync_core::mapping::BookingRow;
+use beds24_sync_core::queue::{decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue, WAKE_CHANNEL};
+use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
+use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
+use beds24_sync_core::{db, BookingId};
+use serde_json::{json, Value};
+
+use crate::beds24::Client;
+use crate::settings::Settings;
+
+/// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
+const INVOCATION_BUDGET_MS: i64 = 20_000;
+const SCHEMA_KEY: &str = "b24:schema-version";
+const PROPERTIES_KEY: &str = "b24:beds24:properties";
+const PROPERTIES_TTL_S: i64 = 3600;
+
+pub async fn run() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    let mut redis = SpinRedis::open(&settings.redis_url)?;
+    ensure_expiry_events(&mut redis);
+    let started = now_ms();
+    loop {
+        let options = ClaimOptions {
+            now_ms: now_ms(),
+            lease_ms: settings.lease_ms,
+            batch: settings.batch,
+            max_tries: settings.schedule.max_tries(),
+        };
+        let jobs = Queue::new(&mut redis).claim(&options)?;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        sync_batch(&settings, &mut redis, jobs).await;
+        if now_ms() - started > INVOCATION_BUDGET_MS {
+            redis.execute("PUBLISH", &[WAKE_CHANNEL.into(), "more".into()])?;
+            return Ok(());
+        }
+    }
+}
+
+/// Fetch, map, upsert and settle one claimed batch. Never returns early without
+/// settling every job (an unsettled job waits for its lease to run out).
+async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<ClaimedJob>) {
+    let started = now_ms();
+    let fetched = {
+        let mut client = Client::new(settings, redis);
+        match client.credits_wait_until() {
+            Some(until) => Err(ApiFailure::RateLimited("Beds24 credit budget spent".into(), Some(((until - now_ms()).max(0) / 1000) as u64 + 1))),
+            None => fetch(&mut client, &jobs).await,
+        }
+    };
+    let (bookings, messages, names) = match fetched {
+        Ok(parts) => parts,
+        Err(ApiFailure::BadRequest(_)) if jobs.len() > 1 => {
+            // One unfetchable id must not sink the batch: retry each job alone.
+            for job in jobs {
+                Box::pin(sync_batch(settings, redis, vec![job])).await;
+            }
+            return;
+        }
+        Err(failure) => {
+            let failure = to_failure(failure);
+            for job in &jobs {
+                settle_failure(settings, redis, job, &failure, started);
+            }
+            return;
+        }
+    };
+    let fetched = Fetched { bookings: &bookings, messages: &messages, property_names: &names };
+    let plan = plan_batch(&jobs, &fetched, chrono::Utc::now());
+    let rows: Vec<BookingRow> = plan
+        .iter()
+        .filter_map(|(_, r)| match r {
+            JobResult::Row(row, _) => Some((**row).clone()),
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<String> =
+        plan.iter().filter(|(_, r)| *r == JobResult::Missing).map(|(j, _)| j.booking_id.to_string()).collect();
+    let stored = store(settings, redis, &rows, &missing);
+    for (job, result) in plan {
+        let failure = match (result, &stored) {
+            (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
+            (JobResult::Row(_, anomalies), Ok(())) => {
+                for anomaly in anomalies {
+                    log(Level::Warn, "booking data anomaly", &[("bookingId", json!(job.booking_id)), ("anomaly", json!(format!("{anomaly:?}")))]);
+                }
+                None
+            }
+            (JobResult::Missing, Ok(())) => {
+                Some(Failure::Permanent("booking not returned by Beds24 (deleted or no longer visible)".into()))
+            }
+            (JobResult::Failed(f), _) => Some(f),
+        };
+        match failure {
+            Some(f) => settle_failure(settings, redis, &job, &f, started),
+            None => settle_success(redis, &job, started),
+        }
+    }
+}
+
+async fn fetch(client: &mut Client<'_>, jobs: &[ClaimedJob]) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
+    let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
+    let api = client.api();
+    let bookings = client.get_all("bookings", |page| api.bookings(&ids, page)).await?;
+    let found: Vec<BookingId> =
+        bookings.iter().filter_map(|b| BookingId::from_json(b.get("id")?).ok()).collect();
+    let messages = if found.is_empty() {
+        Vec::new()
+    } else {
+        client.get_all("messages", |page| api.messages(&found, page)).await?
+    };
+    let names = property_names(client).await;
+    Ok((bookings, messages, names))
+}
+
+/// Property names, cached in Redis for an hour (they rarely change; each call costs credits).
+async fn property_names(client: &mut Client<'_>) -> HashMap<String, String> {
+    let cached = client.redis().execute("HGETALL", &[PROPERTIES_KEY.into()]).unwrap_or_default();
+    if !cached.is_empty() {
+        return cached.chunks(2).filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_text()?))).collect();
+    }
+    let api = client.api();
+    let properties = match client.get_all("properties", |page| api.properties(page)).await {
+        Ok(list) => list,
+        Err(e) => {
+            log(Level::Warn, "property names unavailable", &[("error", json!(e.to_string()))]);
+            return HashMap::new();
+        }
+    };
+    let names: HashMap<String, String> = properties
+        .iter()
+        .filter_map(|p| {
+            let id = p.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))?;
+            Some((id, p.get("name")?.as_str()?.to_owned()))
+        })
+        .collect();
+    if !names.is_empty() {
+        let mut args = vec![PROPERTIES_KEY.into()];
+        for (id, name) in &names {
+            args.push(id.clone().into());
+            args.push(name.clone().into());
+        }
+        let _ = client.redis().execute("HSET", &args);
+        let _ = client.redis().execute("EXPIRE", &[PROPERTIES_KEY.into(), PROPERTIES_TTL_S.into()]);
+    }
+    names
+}
+
+fn store(settings: &Settings, redis: &mut SpinRedis, rows: &[BookingRow], missing: &[String]) -> Result<(), StoreError> {
+    if rows.is_empty() && missing.is_empty() {
+        return Ok(());
+    }
+    let mut pg = SpinPg::open(&settings.database_url)?;
+    ensure_schema(redis, &mut pg)?;
+    db::upsert_rows(&mut pg, rows)?;
+    db::mark_missing(&mut pg, missing)?;
+    Ok(())
+}
+
+/// Apply migrations once per schema version (remembered in Redis), so the app
+/// needs no psql on the host.
+fn ensure_schema(redis: &mut SpinRedis, pg: &mut SpinPg) -> Result<(), StoreError> {
+    let latest = db::latest_version();
+    let known = redis.execute("GET", &[SCHEMA_KEY.into()]).ok();
+    if known.as_deref().and_then(|r| r.first()).and_then(RedisValue::as_i64) == Some(latest.into()) {
+        return Ok(());
+    }
+    db::migrate(pg)?;
+    redis.execute("SET", &[SCHEMA_KEY.into(), i64::from(latest).into()])?;
+    log(Level::Info, "migrations applied", &[("version", json!(latest))]);
+    Ok(())
+}
+
+fn settle_success(redis: &mut SpinRedis, job: &ClaimedJob, started: i64) {
+    let now = now_ms();
+    let record = history(job, "completed", started, now, None);
+    match Queue::new(redis).complete(job, now, &record) {
+        Ok(verdict) => log(
+            Level::Info,
+            "booking synced",
+            &[("bookingId", json!(job.booking_id)), ("action", json!(job.action)), ("queue", json!(verdict)), ("durationMs", json!(now - started))],
+        ),
+        Err(e) => log(Level::Error, "could not record completion", &[("bookingId", json!(job.booking_id)), ("error", json!(e.to_string()))]),
+    }
+}
+
+fn settle_failure(settings: &Settings, redis: &mut SpinRedis, job: &ClaimedJob, failure: &Failure, started: i64) {
+    let now = now_ms();
+    let jitter = f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
+    let decision = decide(&settings.schedule, job.attempts, failure, now, jitter);
+    let record = history(job, decision.mode(), started, now, Some(failure.message().to_owned()));
+    let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
+    log(
+        Level::Warn,
+        "booking sync failed",
+        &[
+            ("bookingId", json!(job.booking_id)),
+            ("action", json!(job.action)),
+            ("attempt", json!(job.attempts + 1)),
+            ("decision", json!(decision.mode())),
+            ("queue", json!(verdict.as_ref().map_err(|e| e.to_string()))),
+            ("error", json!(failure.message())),
+        ],
+    );
+}
+
+fn history(job: &ClaimedJob, outcome: &str, started: i64, now: i64, error: Option<String>) -> HistoryRecord {
+    HistoryRecord {
+        booking_id: job.booking_id.to_string(),
+        action: job.action,
+        outcome: outcome.to_owned(),
+        attempts: job.attempts + 1,
+        started_at: started,
+        finished_at: now,
+        duration_ms: now - started,
+        error,
+    }
+}
+
+fn to_failure(failure: ApiFailure) -> Failure {
+    match failure {
+        ApiFailure::RateLimited(reason, after) => Failure::RateLimited {
+            retry_at_ms: now_ms() + after.unwrap_or(60).max(1) as i64 * 1000,
+            reason: format!("Beds24 rate limit: {reason}"),
+        },
+        transient @ ApiFailure::Transient(_) => Failure::Transient(transient.to_string()),
+        permanent => Failure::Permanent(permanent.to_string()),
+    }
+}
+
+/// Retry and lease timers wake workers through expiry events: make sure Redis
+/// emits them (checked at most once a minute; managed Redis may refuse CONFIG,
+/// then the README's settings apply and the tick route covers the gap).
+fn ensure_expiry_events(redis: &mut SpinRedis) {
+    let fresh = redis.execute("SET", &["b24:notify-checked".into(), "1".into(), "NX".into(), "EX".into(), 60i64.into()]);
+    if !matches!(fresh.as_deref(), Ok([RedisValue::Status(s)]) if s == "OK") {
+        return;
+    }
+    let current = redis
+        .execute("CONFIG", &["GET".into(), "notify-keyspace-events".into()])
+        .ok()
+        .and_then(|r| r.get(1).and_then(RedisValue::as_text))
+        .unwrap_or_default();
+    let has_events = current.contains('E');
+    let has_expired = current.contains('x') || current.contains('A');
+    if !(has_events && has_expired) {
+        let wanted = format!("{current}{}{}", if has_events { "" } else { "E" }, if has_expired { "" } else { "x" });
+        let _ = redis.execute("CONFIG", &["SET".into(), "notify-keyspace-events".into(), wanted.into()]);
+    }
+}

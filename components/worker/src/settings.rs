@@ -1,0 +1,43 @@
+//! The worker's configuration, read once per invocation from Spin variables.
+
+use anyhow::Context;
+use beds24_spin_glue::config;
+use beds24_sync_core::beds24::urls::ApiBase;
+use beds24_sync_core::queue::policy::{DEFAULT_BATCH, DEFAULT_LEASE};
+use beds24_sync_core::queue::RetrySchedule;
+
+pub struct Settings {
+    pub redis_url: String,
+    pub database_url: String,
+    pub api: ApiBase,
+    pub long_life_token: String,
+    pub refresh_token: String,
+    pub lease_ms: i64,
+    pub batch: usize,
+    pub schedule: RetrySchedule,
+    /// Credits kept in reserve for other users of the account (manual calls, other tools).
+    pub credit_reserve: f64,
+}
+
+impl Settings {
+    pub fn load() -> anyhow::Result<Self> {
+        let get = |name: &str| config::required(name).map_err(|e| anyhow::anyhow!(e.body.message));
+        let schedule_text = config::optional("retry_delays");
+        let schedule = if schedule_text.is_empty() {
+            RetrySchedule::default()
+        } else {
+            RetrySchedule::parse(&schedule_text)?
+        };
+        Ok(Self {
+            redis_url: get("redis_url")?,
+            database_url: get("database_url")?,
+            api: ApiBase::parse(&get("beds24_api_url")?).context("beds24_api_url")?,
+            long_life_token: config::optional("beds24_token"),
+            refresh_token: config::optional("beds24_refresh_token"),
+            lease_ms: (config::number("job_lease_seconds", DEFAULT_LEASE.as_secs_f64()).max(0.5) * 1000.0) as i64,
+            batch: config::number("batch_size", DEFAULT_BATCH).clamp(1, 100),
+            schedule,
+            credit_reserve: config::number("beds24_credit_reserve", 5.0),
+        })
+    }
+}
