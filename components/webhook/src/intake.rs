@@ -97,7 +97,7 @@ fn merge(target: &mut Value, extra: &Value) {
 }
 
 fn header(request: &IncomingRequest, name: &str) -> Option<String> {
-    let values = request.headers().get(&name.to_owned());
+    let values = request.headers().get(name);
     values.first().map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
