@@ -3,7 +3,7 @@
 mod health;
 mod metrics;
 
-use beds24_spin_glue::{config, now_ms, redis::SpinRedis, respond};
+use beds24_spin_glue::{config, now_ms, pg::SpinPg, redis::SpinRedis, respond, schema};
 use beds24_sync_core::auth::check_bearer;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::queue::Queue;
@@ -67,10 +67,12 @@ fn stats() -> Result<Response, ApiError> {
     Ok(respond::json(200, &body))
 }
 
-/// Sweep on demand (cron, probes, after a restart): wake a worker, which claims
-/// every due job and every job whose lease ran out.
+/// Sweep on demand (cron, probes, after a restart): make sure the schema exists,
+/// then wake a worker, which claims every due job and every job whose lease ran out.
 fn tick() -> Result<Response, ApiError> {
     let mut redis = redis()?;
+    let mut pg = SpinPg::open(&config::required("database_url")?).map_err(|e| respond::unavailable(&e.to_string()))?;
+    schema::ensure(&mut redis, &mut pg).map_err(|e| respond::unavailable(&e.to_string()))?;
     Queue::new(&mut redis).publish_wakeup().map_err(|e| respond::unavailable(&e.to_string()))?;
     let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| respond::unavailable(&e.to_string()))?;
     Ok(respond::json(202, &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed})))

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis};
+use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis, schema};
 use beds24_sync_core::beds24::ApiFailure;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::mapping::BookingRow;
@@ -17,7 +17,6 @@ use crate::settings::Settings;
 
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 const INVOCATION_BUDGET_MS: i64 = 20_000;
-const SCHEMA_KEY: &str = "b24:schema-version";
 const PROPERTIES_KEY: &str = "b24:beds24:properties";
 const PROPERTIES_TTL_S: i64 = 3600;
 
@@ -159,23 +158,9 @@ fn store(settings: &Settings, redis: &mut SpinRedis, rows: &[BookingRow], missin
         return Ok(());
     }
     let mut pg = SpinPg::open(&settings.database_url)?;
-    ensure_schema(redis, &mut pg)?;
+    schema::ensure(redis, &mut pg)?;
     db::upsert_rows(&mut pg, rows)?;
     db::mark_missing(&mut pg, missing)?;
-    Ok(())
-}
-
-/// Apply migrations once per schema version (remembered in Redis), so the app
-/// needs no psql on the host.
-fn ensure_schema(redis: &mut SpinRedis, pg: &mut SpinPg) -> Result<(), StoreError> {
-    let latest = db::latest_version();
-    let known = redis.execute("GET", &[SCHEMA_KEY.into()]).ok();
-    if known.as_deref().and_then(|r| r.first()).and_then(RedisValue::as_i64) == Some(latest.into()) {
-        return Ok(());
-    }
-    db::migrate(pg)?;
-    redis.execute("SET", &[SCHEMA_KEY.into(), i64::from(latest).into()])?;
-    log(Level::Info, "migrations applied", &[("version", json!(latest))]);
     Ok(())
 }
 

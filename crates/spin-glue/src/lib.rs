@@ -4,6 +4,7 @@ pub mod config;
 pub mod pg;
 pub mod redis;
 pub mod respond;
+pub mod schema;
 
 use beds24_sync_core::logging::{self, Level};
 use serde_json::Value;
