@@ -1,0 +1,273 @@
+//! End-to-end harness: a private redis-server, a fresh Postgres database, the mock
+//! Beds24 and the test host running the real built components, all on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use mock_beds24::MockBeds24;
+
+pub const WEBHOOK_TOKEN: &str = "hook-secret-for-tests";
+pub const ADMIN_TOKEN: &str = "admin-secret-for-tests";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Poll `check` until it returns Some or `timeout` passes.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A redis-server of our own (port, data dir), so outage tests can stop and restart it.
+pub struct RedisServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let mut server = RedisServer { port: free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--notify-keyspace-events", "Ex"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/services installs it)");
+        self.child = Some(child);
+        wait_for("redis-server to answer", Duration::from_secs(10), || self.connection().ok().map(drop));
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(1))
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stop and start again on the same port and data directory (AOF replays the data).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A fresh database in the shared Postgres server, dropped afterwards.
+pub struct Database {
+    pub name: String,
+    admin_url: String,
+}
+
+impl Database {
+    pub fn create(tag: &str) -> Self {
+        let admin_url = std::env::var("TEST_DATABASE_ADMIN_URL")
+            .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("b24_e2e_{tag}_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("Postgres must be running");
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        Database { name, admin_url }
+    }
+
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.admin_url.rsplit_once('/').unwrap().0, self.name)
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// Directory holding the built components; fails loudly when they are missing or stale.
+pub fn wasm_dir() -> PathBuf {
+    let dir = std::env::var("SPIN_TEST_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/wasm32-wasip2/release"));
+    let sources = newest_source(&repo_root());
+    for name in ["beds24_webhook", "beds24_worker", "beds24_admin"] {
+        let wasm = dir.join(format!("{name}.wasm"));
+        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap_or_else(|_| {
+            panic!("{} is missing: run scripts/build-components (or scripts/test)", wasm.display())
+        });
+        assert!(built >= sources, "{} is older than its sources: run scripts/build-components", wasm.display());
+    }
+    dir
+}
+
+fn newest_source(root: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut stack: Vec<PathBuf> = ["components", "crates", "migrations"].iter().map(|d| root.join(d)).collect();
+    while let Some(path) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&path) else { continue };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs" || e == "sql") {
+                newest = newest.max(entry.metadata().and_then(|m| m.modified()).unwrap_or(newest));
+            }
+        }
+    }
+    newest
+}
+
+/// Settings of one app instance; tests adjust the defaults.
+#[derive(Clone)]
+pub struct AppConfig {
+    pub webhook_token: String,
+    pub retry_delays: String,
+    pub lease_seconds: String,
+    pub beds24_origin: Option<String>,
+    pub token: Option<String>,
+    pub refresh_token: Option<String>,
+    pub batch_size: String,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            webhook_token: String::new(),
+            retry_delays: "5,25,125".into(),
+            lease_seconds: "30".into(),
+            beds24_origin: None,
+            token: None,
+            refresh_token: None,
+            batch_size: "50".into(),
+        }
+    }
+}
+
+/// One running test host (`spin up` stand-in) with its captured log lines.
+pub struct App {
+    pub base: String,
+    child: Child,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    _runtime_config: tempfile::NamedTempFile,
+}
+
+impl App {
+    pub fn start(redis: &RedisServer, db: &Database, mock: &MockBeds24, config: &AppConfig) -> App {
+        let mut runtime_config = tempfile::NamedTempFile::new().unwrap();
+        use std::io::Write;
+        writeln!(runtime_config, "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"", redis.url()).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_spin-test-host"));
+        command
+            .arg("--manifest")
+            .arg(repo_root().join("spin.toml"))
+            .arg("--runtime-config")
+            .arg(runtime_config.path())
+            .arg("--wasm-dir")
+            .arg(wasm_dir())
+            .args(["--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SPIN_VARIABLE_DATABASE_URL", format!("{}?sslmode=disable", db.url()))
+            .env("SPIN_VARIABLE_REDIS_URL", redis.url())
+            .env("SPIN_VARIABLE_REDIS_HOST", format!("127.0.0.1:{}", redis.port))
+            .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:5432")
+            .env("SPIN_VARIABLE_BEDS24_API_URL", mock.base_url())
+            .env("SPIN_VARIABLE_BEDS24_API_ORIGIN", config.beds24_origin.clone().unwrap_or_else(|| mock.origin()))
+            .env("SPIN_VARIABLE_BEDS24_TOKEN", config.token.clone().unwrap_or_else(|| mock.long_life_token()))
+            .env("SPIN_VARIABLE_BEDS24_WRITE_REFRESH_TOKEN", config.refresh_token.clone().unwrap_or_default())
+            .env("SPIN_VARIABLE_BEDS24_WEBHOOK_TOKEN", &config.webhook_token)
+            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SPIN_VARIABLE_RETRY_DELAYS", &config.retry_delays)
+            .env("SPIN_VARIABLE_JOB_LEASE_SECONDS", &config.lease_seconds)
+            .env("SPIN_VARIABLE_BATCH_SIZE", &config.batch_size)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn spin-test-host");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        // Keep draining both pipes for the whole run: a closed pipe breaks later writes.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        for (stream, tx) in [(Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)), (Box::new(stderr), None)] {
+            let logs = Arc::clone(&logs);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let (Some(tx), Some(url)) = (&tx, line.strip_prefix("spin-test-host: listening on ")) {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                    if std::env::var_os("E2E_ECHO").is_some() {
+                        eprintln!("{line}");
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let base = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| {
+            panic!("test host did not start; its output:\n{}", logs.lock().unwrap().join("\n"))
+        });
+        App { base, child, logs, _runtime_config: runtime_config }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Has the host process exited (Spin exits when its Redis connection drops)?
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

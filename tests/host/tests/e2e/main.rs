@@ -1,0 +1,119 @@
+//! End-to-end tests: the real compiled components on the test host, against a private
+//! Redis, a fresh Postgres database and the mock Beds24. Run by `scripts/test`.
+
+mod harness;
+
+mod admin;
+mod lifecycle;
+mod outages;
+mod sync;
+mod webhook;
+
+use std::time::Duration;
+
+use harness::{App, AppConfig, Database, RedisServer, ADMIN_TOKEN};
+use mock_beds24::MockBeds24;
+use serde_json::Value;
+
+/// Everything one test needs, torn down in reverse order on drop.
+pub struct Env {
+    pub app: App,
+    pub mock: MockBeds24,
+    pub db: Database,
+    pub redis: RedisServer,
+    http: reqwest::blocking::Client,
+}
+
+impl Env {
+    pub fn start(tag: &str) -> Env {
+        Env::start_with(tag, AppConfig::default())
+    }
+
+    pub fn start_with(tag: &str, config: AppConfig) -> Env {
+        let redis = RedisServer::start();
+        let db = Database::create(tag);
+        let mock = MockBeds24::start().expect("mock Beds24");
+        let app = App::start(&redis, &db, &mock, &config);
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Env { app, mock, db, redis, http }
+    }
+
+    /// POST a webhook body (raw bytes) with an optional bearer token.
+    pub fn webhook(&self, body: impl Into<Vec<u8>>, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.app.url("/api/webhooks/beds24")).body(body.into());
+        request = request.header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().expect("webhook request"))
+    }
+
+    /// GET an admin route with the admin token.
+    pub fn admin_get(&self, path: &str) -> (u16, Value) {
+        read(self.http.get(self.app.url(path)).bearer_auth(ADMIN_TOKEN).send().expect("admin request"))
+    }
+
+    pub fn admin_post(&self, path: &str) -> (u16, Value) {
+        read(self.http.post(self.app.url(path)).bearer_auth(ADMIN_TOKEN).send().expect("admin request"))
+    }
+
+    pub fn get_raw(&self, path: &str, token: Option<&str>) -> reqwest::blocking::Response {
+        let mut request = self.http.get(self.app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().expect("request")
+    }
+
+    pub fn redis(&self) -> redis::Connection {
+        self.redis.connection().expect("redis connection")
+    }
+
+    /// The stored row as JSON (`row_to_json`), if any.
+    pub fn booking(&self, id: &str) -> Option<Value> {
+        let mut client = self.db.client();
+        let exists = client
+            .query_one("SELECT to_regclass('\"Booking\"') IS NOT NULL", &[])
+            .map(|r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        if !exists {
+            return None;
+        }
+        let rows = client
+            .query("SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1", &[&id])
+            .unwrap();
+        rows.first().map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
+    }
+
+    pub fn row_count(&self) -> i64 {
+        let mut client = self.db.client();
+        client.query_one("SELECT count(*) FROM \"Booking\"", &[]).map(|r| r.get(0)).unwrap_or(0)
+    }
+
+    /// Wait until the row exists and `check` accepts it.
+    pub fn wait_booking(&self, id: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        harness::wait_for(&format!("row {id}"), timeout, || self.booking(id).filter(|row| check(row)))
+    }
+
+    pub fn stats(&self) -> Value {
+        let (status, body) = self.admin_get("/api/admin/queues/stats");
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Wait until the queue holds nothing waiting, delayed or active.
+    pub fn wait_idle(&self, timeout: Duration) -> Value {
+        harness::wait_for("queue to drain", timeout, || {
+            let stats = self.stats();
+            let busy = ["waiting", "delayed", "active"].iter().any(|k| stats[k].as_i64() != Some(0));
+            (!busy).then_some(stats)
+        })
+    }
+}
+
+fn read(response: reqwest::blocking::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}

@@ -1,0 +1,111 @@
+//! Webhook → worker → Beds24 → "Booking" row, through the real components.
+
+use std::time::Duration;
+
+use mock_beds24::Endpoint;
+use serde_json::json;
+
+use crate::harness::AppConfig;
+use crate::Env;
+
+const SEED_CURL: &str = r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+const WAIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn seed_curl_payload_ends_as_a_booking_row() {
+    let env = Env::start("seed");
+    env.mock.upsert_booking(json!({
+        "id": "TEST123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
+        "numAdult": 2, "numChild": 1, "firstName": "Test", "lastName": "Guest", "phone": "", "mobile": "+1 555 0100",
+        "email": "guest@example.com", "propertyId": 125517, "channel": "booking", "apiReference": "BDC-1",
+        "price": 150, "bookingTime": "2025-08-15T14:00:00Z", "modifiedTime": "2025-08-15T14:38:32Z",
+        "invoiceItems": [
+            {"id": 1, "bookingId": "TEST123", "type": "charge", "qty": 2, "amount": 75, "lineTotal": 150},
+            {"id": 2, "bookingId": "TEST123", "type": "payment", "qty": 1, "amount": 50.5, "lineTotal": 50.5}
+        ],
+        "infoItems": [{"code": "CHECKIN", "text": "late"}]
+    }));
+    let (status, body) = env.webhook(SEED_CURL, None);
+    assert_eq!(status, 202, "{body}");
+    let row = env.wait_booking("TEST123", WAIT, |_| true);
+    assert_eq!(row["guestName"], json!("Test Guest"));
+    assert_eq!(row["phone"], json!("+1 555 0100"));
+    assert_eq!(row["status"], json!("confirmed"));
+    assert_eq!(row["propertyName"], json!("Casa Azul"));
+    assert_eq!((row["arrivalDate"].clone(), row["departureDate"].clone()), (json!("2025-08-20"), json!("2025-08-22")));
+    assert_eq!((row["numNights"].clone(), row["totalPersons"].clone()), (json!(2), json!(3)));
+    assert_eq!(row["totalCharges"], json!(150));
+    assert_eq!(row["totalPayments"], json!(50.5));
+    assert_eq!(row["balance"], json!(99.5));
+    assert_eq!(row["basePrice"], json!(150));
+    assert_eq!(row["channel"], json!("booking"));
+    assert_eq!(row["apiReference"], json!("BDC-1"));
+    assert_eq!(row["BDStatus"], json!("synced"));
+    assert_eq!(row["infoItems"], json!([{"code": "CHECKIN", "text": "late"}]));
+    assert_eq!(row["payments"].as_array().unwrap().len(), 1);
+    assert!(row["modifiedDate"].as_str().unwrap().starts_with("2025-08-15T14:38:32"), "{row}");
+    let stats = env.wait_idle(WAIT);
+    assert_eq!(stats["totals"]["processed"], json!(1), "{stats}");
+}
+
+#[test]
+fn two_webhooks_for_one_booking_leave_one_row_with_the_latest_data() {
+    let env = Env::start("twice");
+    env.mock.booking_from_fixture(82279106u64, |_| {});
+    let body = env.mock.webhook_v2_body(82279106u64).unwrap();
+    assert_eq!(env.webhook(body.to_string(), None).0, 202);
+    env.wait_booking("82279106", WAIT, |row| row["status"] == json!("confirmed"));
+    env.mock.update_booking(82279106u64, |b| {
+        b["status"] = json!("cancelled");
+        b["cancelTime"] = json!("2026-02-15T11:00:00Z");
+    });
+    let body = env.mock.webhook_v2_body(82279106u64).unwrap();
+    assert_eq!(env.webhook(body.to_string(), None).0, 202);
+    let row = env.wait_booking("82279106", WAIT, |row| row["status"] == json!("cancelled"));
+    assert_eq!(row["totalCharges"], json!(713));
+    assert_eq!(env.row_count(), 1);
+    assert_eq!(env.wait_idle(WAIT)["totals"]["received:CANCEL"], json!(1));
+}
+
+#[test]
+fn a_beds24_host_outside_allowed_outbound_hosts_is_denied() {
+    // The worker may only call beds24_api_origin; point that elsewhere and the call
+    // to the mock must be refused by the host, as Spin refuses it.
+    let config = AppConfig { beds24_origin: Some("http://127.0.0.1:9".into()), retry_delays: "60".into(), ..AppConfig::default() };
+    let env = Env::start_with("denied", config);
+    env.mock.booking_from_fixture(82279106u64, |_| {});
+    assert_eq!(env.webhook(r#"{"bookingId": 82279106}"#, None).0, 202);
+    let stats = crate::harness::wait_for("a recorded failure", WAIT, || {
+        let stats = env.stats();
+        (stats["totals"]["retried"].as_i64() == Some(1)).then_some(stats)
+    });
+    assert_eq!(env.mock.calls(Endpoint::Bookings), 0, "the request never left the host");
+    let fields: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut env.redis(), "b24:job:82279106").unwrap();
+    let error = fields.get("lastError").cloned().unwrap_or_default();
+    assert!(error.to_lowercase().contains("denied") || error.contains("not allowed"), "{error} / {stats}");
+    assert!(env.app.log_text().contains("82279106"));
+    assert!(env.booking("82279106").is_none());
+}
+
+#[test]
+fn fifty_queued_bookings_sync_with_at_most_three_api_calls() {
+    let env = Env::start_with("batch", AppConfig { batch_size: "50".into(), ..AppConfig::default() });
+    let ids: Vec<u64> = (1000..1050).collect();
+    for id in &ids {
+        env.mock.booking_from_fixture(*id, |_| {});
+    }
+    // Enqueue all 50 while the worker is held off by a pause, so they form one batch.
+    redis::cmd("SET").arg("b24:paused").arg("1").exec(&mut env.redis()).unwrap();
+    for id in &ids {
+        assert_eq!(env.webhook(json!({"bookingId": id}).to_string(), None).0, 202);
+    }
+    redis::cmd("DEL").arg("b24:paused").exec(&mut env.redis()).unwrap();
+    assert_eq!(env.admin_post("/api/admin/tick").0, 202);
+    let stats = env.wait_idle(Duration::from_secs(30));
+    assert_eq!(stats["totals"]["processed"], json!(50), "{stats}");
+    assert_eq!(env.row_count(), 50);
+    let calls = env.mock.calls(Endpoint::Bookings) + env.mock.calls(Endpoint::Messages) + env.mock.calls(Endpoint::Properties);
+    assert!(calls <= 3, "{calls} API calls for 50 bookings");
+    assert_eq!(env.mock.requested_ids(Endpoint::Bookings)[0].len(), 50);
+}

@@ -1,0 +1,79 @@
+//! The webhook route: auth, size cap, bad bodies, skipped deliveries, v1 form, no guest data in logs.
+
+use std::time::Duration;
+
+use redis::Commands;
+use serde_json::json;
+
+use crate::harness::{AppConfig, WEBHOOK_TOKEN};
+use crate::Env;
+
+const SEED_CURL: &str = r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+
+#[test]
+fn bearer_token_is_required_when_configured() {
+    let env = Env::start_with("auth", AppConfig { webhook_token: WEBHOOK_TOKEN.into(), ..AppConfig::default() });
+    let (status, body) = env.webhook(SEED_CURL, None);
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    let (status, body) = env.webhook(SEED_CURL, Some("wrong-token"));
+    assert_eq!(status, 401, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("invalid"), "{body}");
+    let due: i64 = env.redis().zcard("b24:due").unwrap();
+    assert_eq!(due, 0, "rejected deliveries enqueue nothing");
+    let (status, body) = env.webhook(SEED_CURL, Some(WEBHOOK_TOKEN));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["received"], json!(true));
+    assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok(), "{body}");
+}
+
+#[test]
+fn bad_bodies_get_clear_json_errors_and_nothing_is_enqueued() {
+    let env = Env::start("badbody");
+    let (status, body) = env.webhook("{not json", None);
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_json")), "{body}");
+    let (status, body) = env.webhook("\"just a string\"", None);
+    assert_eq!(status, 400, "{body}");
+    let big = format!(r#"{{"booking":{{"id":1}},"pad":"{}"}}"#, "x".repeat(1024 * 1024 + 10));
+    let (status, body) = env.webhook(big, None);
+    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")), "{body}");
+    let (status, body) = env.webhook(r#"{"booking":{"status":"confirmed"}}"#, None);
+    assert_eq!(status, 202, "{body}");
+    assert!(body["skipped"].as_str().unwrap().contains("missing bookingId"), "{body}");
+    let mut redis = env.redis();
+    assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
+    assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 1);
+    let response = env.get_raw("/api/webhooks/beds24", None);
+    assert_eq!(response.status().as_u16(), 405);
+    let wrong_method = reqwest::blocking::Client::new().put(env.app.url("/api/webhooks/beds24")).body("{}").send().unwrap();
+    assert_eq!(wrong_method.status().as_u16(), 405);
+}
+
+#[test]
+fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
+    let env = Env::start("forms");
+    let response = env.get_raw("/api/webhooks/beds24?bookid=555&status=cancel", None);
+    assert_eq!(response.status().as_u16(), 202);
+    let mut body = env.mock.webhook_v2_body(82279106u64).unwrap_or_else(|| {
+        env.mock.booking_from_fixture(82279106u64, |_| {});
+        env.mock.webhook_v2_body(82279106u64).unwrap()
+    });
+    body["booking"]["firstName"] = json!("Zelda");
+    body["booking"]["email"] = json!("zelda.secret@example.com");
+    body["booking"]["phone"] = json!("+34 600 111 222");
+    let (status, reply) = env.webhook(serde_json::to_vec(&json!([body])).unwrap(), None);
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(reply["bookingId"], json!("82279106"));
+    let mut redis = env.redis();
+    let due: Vec<String> = redis.zrange("b24:due", 0, -1).unwrap_or_default();
+    let active: Vec<String> = redis.zrange("b24:active", 0, -1).unwrap_or_default();
+    let seen = [due, active].concat();
+    // Either still queued or already picked up by the worker.
+    let processed: i64 = redis.hget("b24:stats", "received:CANCEL").unwrap_or(0);
+    assert_eq!(processed, 1, "v1 cancel counted: {seen:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let logs = env.app.log_text();
+    assert!(logs.contains("\"bookingId\":\"82279106\""), "{logs}");
+    for secret in ["Zelda", "zelda.secret@example.com", "600 111 222"] {
+        assert!(!logs.contains(secret), "guest data {secret:?} leaked into logs");
+    }
+}
