@@ -1,15 +1,19 @@
-//! admin component: health and readiness, queue stats, Prometheus metrics, tick.
+//! admin component: health and readiness, queue stats and actions, Prometheus metrics, dashboard.
 
+mod actions;
 mod health;
+mod jobs;
 mod metrics;
 
-use beds24_spin_glue::{config, now_ms, pg::SpinPg, redis::SpinRedis, respond, schema};
+use beds24_spin_glue::{config, redis::SpinRedis, respond};
 use beds24_sync_core::auth::check_bearer;
 use beds24_sync_core::error_body::ApiError;
-use beds24_sync_core::queue::Queue;
-use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
+
+/// The dashboard: one self-contained page (no CDN). It holds no data itself and asks
+/// for the admin token, so it is the one admin route served without it.
+const DASHBOARD: &str = include_str!("dashboard.html");
 
 #[http_component]
 fn handle(request: Request) -> Response {
@@ -21,29 +25,40 @@ fn handle(request: Request) -> Response {
 
 fn route(request: &Request) -> Result<Response, ApiError> {
     let path = request.path().trim_end_matches('/');
-    let method = request.method();
-    if path == "/api/health" && !is_ready_query(request.query()) {
-        return health::liveness(method);
+    let method = request.method().clone();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (&method, segments.as_slice()) {
+        (Method::Get | Method::Head, ["api", "health"]) if !is_ready_query(request.query()) => {
+            return health::liveness()
+        }
+        (Method::Get, ["api", "admin", "queues", "ui"]) => return Ok(html(DASHBOARD)),
+        _ => {}
     }
     authorize(request)?;
-    match (method, path) {
-        (Method::Get, "/api/health" | "/api/health/ready") => health::readiness(),
-        (Method::Get, "/api/admin/queues/stats") => stats(),
-        (Method::Get, "/metrics") => metrics::render(),
-        (Method::Post, "/api/admin/tick") => tick(),
-        (_, "/api/health" | "/api/health/ready" | "/api/admin/queues/stats" | "/metrics" | "/api/admin/tick") => {
-            Err(ApiError::new(405, "method_not_allowed", format!("{method} is not allowed on {path}")))
-        }
-        _ => Err(ApiError::new(404, "not_found", format!("no admin route {path}"))),
+    match (&method, segments.as_slice()) {
+        (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => health::readiness(),
+        (Method::Get, ["metrics"]) => metrics::render(),
+        (Method::Post, ["api", "admin", "tick"]) => actions::tick(),
+        (Method::Get, ["api", "admin", "queues", "stats"]) => jobs::stats(),
+        (Method::Get, ["api", "admin", "queues", "dead"]) => jobs::dead(),
+        (Method::Get, ["api", "admin", "queues", "history"]) => jobs::history(request.query()),
+        (Method::Get, ["api", "admin", "queues", "jobs", id]) => jobs::detail(id),
+        (Method::Post, ["api", "admin", "queues", "jobs"]) => actions::enqueue(request.body()),
+        (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => actions::retry(id),
+        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => actions::replay(request.query()),
+        (Method::Post, ["api", "admin", "queues", "purge", what]) => actions::purge(what),
+        (Method::Post, ["api", "admin", "queues", "pause"]) => actions::pause(true),
+        (Method::Post, ["api", "admin", "queues", "resume"]) => actions::pause(false),
+        _ => Err(ApiError::new(404, "not_found", format!("no admin route {method} {path}"))),
     }
 }
 
 fn is_ready_query(query: &str) -> bool {
-    query.split('&').any(|p| p == "ready=1" || p == "ready=true" || p == "ready")
+    actions::url_param(query, "ready").is_some_and(|v| matches!(v.as_str(), "" | "1" | "true"))
 }
 
-/// Every route but liveness needs the admin bearer token; with none configured the
-/// admin API stays closed rather than open.
+/// Every route but liveness and the dashboard page needs the admin bearer token;
+/// with none configured the admin API stays closed rather than open.
 fn authorize(request: &Request) -> Result<(), ApiError> {
     let expected = config::optional("admin_token");
     if expected.is_empty() {
@@ -54,26 +69,19 @@ fn authorize(request: &Request) -> Result<(), ApiError> {
 }
 
 pub(crate) fn redis() -> Result<SpinRedis, ApiError> {
-    SpinRedis::open(&config::required("redis_url")?).map_err(|e| respond::unavailable(&e.to_string()))
+    SpinRedis::open(&config::required("redis_url")?).map_err(|e| store_down(&e))
 }
 
-fn stats() -> Result<Response, ApiError> {
-    let mut redis = redis()?;
-    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| respond::unavailable(&e.to_string()))?;
-    let credits = metrics::credits(&mut redis);
-    let mut body = serde_json::to_value(&stats).unwrap_or_default();
-    body["beds24CreditsRemaining"] = json!(credits);
-    body["lastError"] = json!(metrics::last_error(&mut redis));
-    Ok(respond::json(200, &body))
+pub(crate) fn store_down(e: &dyn std::fmt::Display) -> ApiError {
+    respond::unavailable(&e.to_string())
 }
 
-/// Sweep on demand (cron, probes, after a restart): make sure the schema exists,
-/// then wake a worker, which claims every due job and every job whose lease ran out.
-fn tick() -> Result<Response, ApiError> {
-    let mut redis = redis()?;
-    let mut pg = SpinPg::open(&config::required("database_url")?).map_err(|e| respond::unavailable(&e.to_string()))?;
-    schema::ensure(&mut redis, &mut pg).map_err(|e| respond::unavailable(&e.to_string()))?;
-    Queue::new(&mut redis).publish_wakeup().map_err(|e| respond::unavailable(&e.to_string()))?;
-    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| respond::unavailable(&e.to_string()))?;
-    Ok(respond::json(202, &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed})))
+fn html(page: &'static str) -> Response {
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+        .body(page)
+        .build()
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use beds24_spin_glue::{now_ms, respond};
+use beds24_spin_glue::now_ms;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::queue::{keys, Queue, QueueStats};
 use beds24_sync_core::store::{RedisExec, RedisValue};
@@ -13,7 +13,7 @@ use beds24_spin_glue::redis::SpinRedis;
 
 pub fn render() -> Result<Response, ApiError> {
     let mut redis = crate::redis()?;
-    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| respond::unavailable(&e.to_string()))?;
+    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| crate::store_down(&e))?;
     let credits = credits(&mut redis);
     let text = exposition(&stats, credits);
     Ok(Response::builder()

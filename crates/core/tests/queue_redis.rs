@@ -161,3 +161,32 @@ fn a_new_webhook_revives_a_dead_job() {
     assert_eq!((stats.dead, stats.waiting), (0, 1));
     assert_eq!(q.claim(&claim_opts(10)).unwrap()[0].attempts, 0);
 }
+
+#[test]
+fn operators_can_revive_purge_and_pause() {
+    use beds24_sync_core::queue::Purge;
+    let mut redis = NativeRedis::fresh(10);
+    let mut q = Queue::new(&mut redis);
+    for (n, at) in [("11", 100), ("12", 200), ("13", 300)] {
+        q.enqueue(&id(n), Action::Modify, at).unwrap();
+        let job = q.claim(&claim_opts(at)).unwrap().remove(0);
+        q.fail(&job, at, Decision::Dead, "boom", &record(n, "dead")).unwrap();
+    }
+    assert_eq!(q.dead_jobs(10).unwrap().iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), ["13", "12", "11"]);
+    let fields = q.job_fields(&id("13")).unwrap();
+    assert!(fields["log"].contains("\"outcome\":\"dead\""), "{fields:?}");
+    assert_eq!(q.revive_dead(400, 0, Some(&id("11"))).unwrap(), 1);
+    assert_eq!(q.revive_dead(400, 0, Some(&id("99"))).unwrap(), 0);
+    assert_eq!(q.revive_dead(400, 250, None).unwrap(), 1, "only those dead since 250");
+    let stats = q.stats(400).unwrap();
+    assert_eq!((stats.dead, stats.waiting, stats.total("replayed")), (1, 2, 2));
+    q.set_paused(true).unwrap();
+    assert!(q.claim(&claim_opts(500)).unwrap().is_empty(), "paused: nothing claimed");
+    assert!(q.stats(500).unwrap().paused);
+    q.set_paused(false).unwrap();
+    assert_eq!(q.claim(&claim_opts(500)).unwrap().len(), 2);
+    assert_eq!(q.purge(Purge::Dead).unwrap(), 1);
+    assert!(q.job_fields(&id("12")).unwrap().is_empty());
+    assert_eq!(q.purge(Purge::Failed).unwrap(), 3);
+    assert_eq!(q.history(true, 10).unwrap().len(), 0);
+}

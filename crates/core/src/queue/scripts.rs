@@ -5,13 +5,13 @@
 //! Spin's `execute` flattens nested ones. Timer keys exist only to expire: their
 //! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends.
 
-/// KEYS: due, active, dead, stats. ARGV: prefix, id, action, now_ms.
+/// KEYS: due, active, dead, stats. ARGV: prefix, id, action, now_ms, counter.
 /// Reply: "queued" | "coalesced" | "rerun".
 pub const ENQUEUE: &str = r#"
 local due, active, dead, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, id, action, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local job = prefix .. 'job:' .. id
-redis.call('HINCRBY', stats, 'received:' .. action, 1)
+redis.call('HINCRBY', stats, ARGV[5], 1)
 if redis.call('ZSCORE', active, id) then
   redis.call('HSET', job, 'rerun', 1, 'action', action, 'updatedAt', now)
   redis.call('HINCRBY', job, 'webhooks', 1)
@@ -117,6 +117,10 @@ end
 redis.call('ZREM', active, id)
 redis.call('DEL', prefix .. 'timer:lease:' .. id)
 redis.call('HSET', job, 'lastError', err, 'updatedAt', now)
+local log = cjson.decode(redis.call('HGET', job, 'log') or '[]')
+log[#log + 1] = cjson.decode(ARGV[8])
+while #log > 10 do table.remove(log, 1) end
+redis.call('HSET', job, 'log', cjson.encode(log))
 local rerun = redis.call('HGET', job, 'rerun') == '1'
 redis.call('HSET', job, 'rerun', 0)
 if mode == 'retry' or mode == 'delay' then

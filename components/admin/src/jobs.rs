@@ -1,0 +1,81 @@
+//! Read-only views of the queue: stats, dead letters, history, one booking's detail.
+
+use beds24_spin_glue::{config, now_ms, pg::SpinPg, respond};
+use beds24_sync_core::error_body::ApiError;
+use beds24_sync_core::queue::Queue;
+use beds24_sync_core::{db, BookingId};
+use serde_json::{json, Value};
+use spin_sdk::http::Response;
+
+use crate::actions::url_param;
+use crate::{metrics, redis, store_down};
+
+pub fn stats() -> Result<Response, ApiError> {
+    let mut redis = redis()?;
+    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| store_down(&e))?;
+    let mut body = serde_json::to_value(&stats).unwrap_or_default();
+    body["beds24CreditsRemaining"] = json!(metrics::credits(&mut redis));
+    body["lastError"] = json!(metrics::last_error(&mut redis));
+    Ok(respond::json(200, &body))
+}
+
+/// Dead jobs with their last error and tries (never trimmed; newest first, 200 at most here).
+pub fn dead() -> Result<Response, ApiError> {
+    let mut redis = redis()?;
+    let mut queue = Queue::new(&mut redis);
+    let dead = queue.dead_jobs(200).map_err(|e| store_down(&e))?;
+    let mut jobs = Vec::with_capacity(dead.len());
+    for (id, died_at) in dead {
+        let fields = BookingId::parse(&id).ok().and_then(|b| queue.job_fields(&b).ok()).unwrap_or_default();
+        jobs.push(json!({
+            "bookingId": id,
+            "diedAt": died_at,
+            "attempts": fields.get("attempts").and_then(|a| a.parse::<i64>().ok()),
+            "action": fields.get("action"),
+            "lastError": fields.get("lastError"),
+        }));
+    }
+    Ok(respond::json(200, &json!({"dead": jobs})))
+}
+
+/// `?kind=completed|failed&limit=N` → recent history records.
+pub fn history(query: &str) -> Result<Response, ApiError> {
+    let kind = url_param(query, "kind").unwrap_or_else(|| "completed".into());
+    let failed = match kind.as_str() {
+        "completed" => false,
+        "failed" => true,
+        other => return Err(ApiError::new(400, "invalid_kind", format!("kind must be completed or failed, not {other:?}"))),
+    };
+    let limit = url_param(query, "limit").and_then(|l| l.parse().ok()).unwrap_or(100).clamp(1, 100);
+    let mut redis = redis()?;
+    let records = Queue::new(&mut redis).history(failed, limit).map_err(|e| store_down(&e))?;
+    Ok(respond::json(200, &json!({"kind": kind, "records": records})))
+}
+
+/// Everything about one booking: its job (state, tries, timeline), its history, its row.
+pub fn detail(raw_id: &str) -> Result<Response, ApiError> {
+    let id = BookingId::parse(raw_id).map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
+    let mut redis = redis()?;
+    let mut queue = Queue::new(&mut redis);
+    let mut fields = queue.job_fields(&id).map_err(|e| store_down(&e))?;
+    let timeline: Value = fields.remove("log").and_then(|l| serde_json::from_str(&l).ok()).unwrap_or(json!([]));
+    let mentions = |records: Vec<Value>| -> Vec<Value> {
+        records.into_iter().filter(|r| r["bookingId"] == json!(id.as_str())).collect()
+    };
+    let completed = mentions(queue.history(false, 100).map_err(|e| store_down(&e))?);
+    let failed = mentions(queue.history(true, 100).map_err(|e| store_down(&e))?);
+    let row = match SpinPg::open(&config::required("database_url")?) {
+        Ok(mut pg) => db::booking_json(&mut pg, id.as_str()).unwrap_or(None),
+        Err(_) => None,
+    };
+    Ok(respond::json(
+        200,
+        &json!({
+            "bookingId": id,
+            "job": if fields.is_empty() { Value::Null } else { json!(fields) },
+            "timeline": timeline,
+            "history": {"completed": completed, "failed": failed},
+            "booking": row,
+        }),
+    ))
+}

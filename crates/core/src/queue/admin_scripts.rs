@@ -1,0 +1,33 @@
+//! Lua scripts for operator actions: revive dead jobs, purge history, pause and resume.
+
+/// KEYS: due, dead, stats. ARGV: prefix, now_ms, since_ms, only_id ("" for all).
+/// Moves dead jobs (all, those dead since `since_ms`, or one) back to the queue with
+/// fresh tries. Reply: number revived.
+pub const REVIVE_DEAD: &str = r#"
+local due, dead, stats = KEYS[1], KEYS[2], KEYS[3]
+local prefix, now, since, only = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local ids
+if only ~= '' then
+  ids = {}
+  if redis.call('ZSCORE', dead, only) then ids[1] = only end
+else
+  ids = redis.call('ZRANGEBYSCORE', dead, since, '+inf')
+end
+for _, id in ipairs(ids) do
+  local job = prefix .. 'job:' .. id
+  redis.call('ZREM', dead, id)
+  redis.call('HSET', job, 'id', id, 'state', 'waiting', 'attempts', 0, 'dueAt', now, 'updatedAt', now, 'rerun', 0)
+  redis.call('ZADD', due, now, id)
+end
+redis.call('HINCRBY', stats, 'replayed', #ids)
+return #ids
+"#;
+
+/// KEYS: dead. ARGV: prefix. Drops every dead job and its record. Reply: number purged.
+pub const PURGE_DEAD: &str = r#"
+local dead, prefix = KEYS[1], ARGV[1]
+local ids = redis.call('ZRANGE', dead, 0, -1)
+for _, id in ipairs(ids) do redis.call('DEL', prefix .. 'job:' .. id) end
+redis.call('DEL', dead)
+return #ids
+"#;
