@@ -18,65 +18,111 @@ pub fn tick() -> Result<Response, ApiError> {
     let mut queue = Queue::new(&mut redis);
     queue.publish_wakeup().map_err(|e| store_down(&e))?;
     let stats = queue.stats(now_ms()).map_err(|e| store_down(&e))?;
-    Ok(respond::json(202, &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed})))
+    Ok(respond::json(
+        202,
+        &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed}),
+    ))
 }
 
 /// `{"bookingId": …}` → a sync job, as if a webhook had come.
 pub fn enqueue(body: &[u8]) -> Result<Response, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(400, "invalid_json", format!("request body is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("request body is not valid JSON: {e}"),
+        )
+    })?;
     let id = value
         .get("bookingId")
         .ok_or_else(|| ApiError::new(400, "invalid_body", "body must be {\"bookingId\": <id>}"))
-        .and_then(|v| BookingId::from_json(v).map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string())))?;
+        .and_then(|v| {
+            BookingId::from_json(v)
+                .map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))
+        })?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    let outcome = queue.enqueue_counted(&id, Action::Modify, now_ms(), "manual").map_err(|e| store_down(&e))?;
+    let outcome = queue
+        .enqueue_counted(&id, Action::Modify, now_ms(), "manual")
+        .map_err(|e| store_down(&e))?;
     let _ = queue.publish_wakeup();
-    Ok(respond::json(202, &json!({"bookingId": id, "queue": outcome})))
+    Ok(respond::json(
+        202,
+        &json!({"bookingId": id, "queue": outcome}),
+    ))
 }
 
 pub fn retry(raw_id: &str) -> Result<Response, ApiError> {
-    let id = BookingId::parse(raw_id).map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
+    let id = BookingId::parse(raw_id)
+        .map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    match queue.revive_dead(now_ms(), 0, Some(&id)).map_err(|e| store_down(&e))? {
-        0 => Err(ApiError::new(404, "not_found", format!("booking {id} has no dead job"))),
+    match queue
+        .revive_dead(now_ms(), 0, Some(&id))
+        .map_err(|e| store_down(&e))?
+    {
+        0 => Err(ApiError::new(
+            404,
+            "not_found",
+            format!("booking {id} has no dead job"),
+        )),
         _ => {
             let _ = queue.publish_wakeup();
-            Ok(respond::json(202, &json!({"bookingId": id, "retried": true})))
+            Ok(respond::json(
+                202,
+                &json!({"bookingId": id, "retried": true}),
+            ))
         }
     }
 }
 
 /// Replay every dead job, or those dead since `?since=` (RFC 3339 or epoch ms).
 pub fn replay(query: &str) -> Result<Response, ApiError> {
-    let since = url_param(query, "since").map(|s| parse_time(&s)).transpose()?.unwrap_or(0);
+    let since = url_param(query, "since")
+        .map(|s| parse_time(&s))
+        .transpose()?
+        .unwrap_or(0);
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    let replayed = queue.revive_dead(now_ms(), since, None).map_err(|e| store_down(&e))?;
+    let replayed = queue
+        .revive_dead(now_ms(), since, None)
+        .map_err(|e| store_down(&e))?;
     if replayed > 0 {
         let _ = queue.publish_wakeup();
     }
-    Ok(respond::json(202, &json!({"replayed": replayed, "sinceMs": since})))
+    Ok(respond::json(
+        202,
+        &json!({"replayed": replayed, "sinceMs": since}),
+    ))
 }
 
 pub fn purge(what: &str) -> Result<Response, ApiError> {
-    let kind = Purge::parse(what)
-        .ok_or_else(|| ApiError::new(400, "invalid_purge", format!("can purge dead, completed or failed, not {what:?}")))?;
+    let kind = Purge::parse(what).ok_or_else(|| {
+        ApiError::new(
+            400,
+            "invalid_purge",
+            format!("can purge dead, completed or failed, not {what:?}"),
+        )
+    })?;
     let mut redis = redis()?;
-    let purged = Queue::new(&mut redis).purge(kind).map_err(|e| store_down(&e))?;
+    let purged = Queue::new(&mut redis)
+        .purge(kind)
+        .map_err(|e| store_down(&e))?;
     Ok(respond::json(200, &json!({"purged": purged, "what": what})))
 }
 
 pub fn pause(paused: bool) -> Result<Response, ApiError> {
     let mut redis = redis()?;
-    Queue::new(&mut redis).set_paused(paused).map_err(|e| store_down(&e))?;
+    Queue::new(&mut redis)
+        .set_paused(paused)
+        .map_err(|e| store_down(&e))?;
     Ok(respond::json(200, &json!({"paused": paused})))
 }
 
 pub(crate) fn url_param(query: &str, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn parse_time(text: &str) -> Result<i64, ApiError> {
@@ -85,5 +131,11 @@ fn parse_time(text: &str) -> Result<i64, ApiError> {
     }
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| ApiError::new(400, "invalid_since", format!("since must be RFC 3339 or epoch milliseconds: {e}")))
+        .map_err(|e| {
+            ApiError::new(
+                400,
+                "invalid_since",
+                format!("since must be RFC 3339 or epoch milliseconds: {e}"),
+            )
+        })
 }

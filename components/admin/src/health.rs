@@ -5,11 +5,15 @@ use beds24_sync_core::db;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::logging::rfc3339;
 use beds24_sync_core::queue::Queue;
+use beds24_sync_core::store::{RedisExec, RedisValue};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
 pub fn liveness() -> Result<Response, ApiError> {
-    Ok(respond::json(200, &json!({"status": "ok", "timestamp": rfc3339(chrono::Utc::now())})))
+    Ok(respond::json(
+        200,
+        &json!({"status": "ok", "timestamp": rfc3339(chrono::Utc::now())}),
+    ))
 }
 
 pub fn readiness() -> Result<Response, ApiError> {
@@ -18,7 +22,9 @@ pub fn readiness() -> Result<Response, ApiError> {
         "postgres": timed(check_postgres),
         "beds24Token": timed(check_token),
     });
-    let ready = checks.as_object().is_some_and(|c| c.values().all(|v| v["status"] == "ok"));
+    let ready = checks
+        .as_object()
+        .is_some_and(|c| c.values().all(|v| v["status"] == "ok"));
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "timestamp": rfc3339(chrono::Utc::now()),
@@ -49,7 +55,9 @@ fn check_postgres() -> Result<Value, String> {
     let applied = db::applied_version(&mut pg).map_err(|e| e.to_string())?;
     let latest = db::latest_version();
     if applied < latest {
-        return Err(format!("migrations not applied: database at version {applied}, app needs {latest}"));
+        return Err(format!(
+            "migrations not applied: database at version {applied}, app needs {latest}"
+        ));
     }
     Ok(json!({"schemaVersion": applied}))
 }
@@ -57,8 +65,20 @@ fn check_postgres() -> Result<Value, String> {
 fn check_token() -> Result<Value, String> {
     let long_life = !config::optional("beds24_token").is_empty();
     let refresh = !config::optional("beds24_refresh_token").is_empty();
-    match (long_life, refresh) {
-        (false, false) => Err("no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into()),
-        _ => Ok(json!({"kind": if long_life { "long-life" } else { "refresh" }})),
+    if !long_life && !refresh {
+        return Err(
+            "no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into(),
+        );
     }
+    // Set by the worker while Beds24 rejects the token, cleared by its next accepted call.
+    let mut redis = crate::redis().map_err(|e| e.body.message)?;
+    let rejected = redis
+        .execute("GET", &["b24:beds24:auth-failed".into()])
+        .map_err(|e| e.to_string())?;
+    if let Some(since) = rejected.first().and_then(RedisValue::as_text) {
+        return Err(format!(
+            "Beds24 rejects the configured token (since {since})"
+        ));
+    }
+    Ok(json!({"kind": if long_life { "long-life" } else { "refresh" }}))
 }

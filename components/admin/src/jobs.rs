@@ -12,7 +12,9 @@ use crate::{metrics, redis, store_down};
 
 pub fn stats() -> Result<Response, ApiError> {
     let mut redis = redis()?;
-    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| store_down(&e))?;
+    let stats = Queue::new(&mut redis)
+        .stats(now_ms())
+        .map_err(|e| store_down(&e))?;
     let mut body = serde_json::to_value(&stats).unwrap_or_default();
     body["beds24CreditsRemaining"] = json!(metrics::credits(&mut redis));
     body["lastError"] = json!(metrics::last_error(&mut redis));
@@ -26,7 +28,10 @@ pub fn dead() -> Result<Response, ApiError> {
     let dead = queue.dead_jobs(200).map_err(|e| store_down(&e))?;
     let mut jobs = Vec::with_capacity(dead.len());
     for (id, died_at) in dead {
-        let fields = BookingId::parse(&id).ok().and_then(|b| queue.job_fields(&b).ok()).unwrap_or_default();
+        let fields = BookingId::parse(&id)
+            .ok()
+            .and_then(|b| queue.job_fields(&b).ok())
+            .unwrap_or_default();
         jobs.push(json!({
             "bookingId": id,
             "diedAt": died_at,
@@ -44,23 +49,44 @@ pub fn history(query: &str) -> Result<Response, ApiError> {
     let failed = match kind.as_str() {
         "completed" => false,
         "failed" => true,
-        other => return Err(ApiError::new(400, "invalid_kind", format!("kind must be completed or failed, not {other:?}"))),
+        other => {
+            return Err(ApiError::new(
+                400,
+                "invalid_kind",
+                format!("kind must be completed or failed, not {other:?}"),
+            ))
+        }
     };
-    let limit = url_param(query, "limit").and_then(|l| l.parse().ok()).unwrap_or(100).clamp(1, 100);
+    let limit = url_param(query, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 100);
     let mut redis = redis()?;
-    let records = Queue::new(&mut redis).history(failed, limit).map_err(|e| store_down(&e))?;
-    Ok(respond::json(200, &json!({"kind": kind, "records": records})))
+    let records = Queue::new(&mut redis)
+        .history(failed, limit)
+        .map_err(|e| store_down(&e))?;
+    Ok(respond::json(
+        200,
+        &json!({"kind": kind, "records": records}),
+    ))
 }
 
 /// Everything about one booking: its job (state, tries, timeline), its history, its row.
 pub fn detail(raw_id: &str) -> Result<Response, ApiError> {
-    let id = BookingId::parse(raw_id).map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
+    let id = BookingId::parse(raw_id)
+        .map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     let mut fields = queue.job_fields(&id).map_err(|e| store_down(&e))?;
-    let timeline: Value = fields.remove("log").and_then(|l| serde_json::from_str(&l).ok()).unwrap_or(json!([]));
+    let timeline: Value = fields
+        .remove("log")
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or(json!([]));
     let mentions = |records: Vec<Value>| -> Vec<Value> {
-        records.into_iter().filter(|r| r["bookingId"] == json!(id.as_str())).collect()
+        records
+            .into_iter()
+            .filter(|r| r["bookingId"] == json!(id.as_str()))
+            .collect()
     };
     let completed = mentions(queue.history(false, 100).map_err(|e| store_down(&e))?);
     let failed = mentions(queue.history(true, 100).map_err(|e| store_down(&e))?);

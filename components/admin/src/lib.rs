@@ -45,11 +45,17 @@ fn route(request: &Request) -> Result<Response, ApiError> {
         (Method::Get, ["api", "admin", "queues", "jobs", id]) => jobs::detail(id),
         (Method::Post, ["api", "admin", "queues", "jobs"]) => actions::enqueue(request.body()),
         (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => actions::retry(id),
-        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => actions::replay(request.query()),
+        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => {
+            actions::replay(request.query())
+        }
         (Method::Post, ["api", "admin", "queues", "purge", what]) => actions::purge(what),
         (Method::Post, ["api", "admin", "queues", "pause"]) => actions::pause(true),
         (Method::Post, ["api", "admin", "queues", "resume"]) => actions::pause(false),
-        _ => Err(ApiError::new(404, "not_found", format!("no admin route {method} {path}"))),
+        _ => Err(ApiError::new(
+            404,
+            "not_found",
+            format!("no admin route {method} {path}"),
+        )),
     }
 }
 
@@ -62,7 +68,11 @@ fn is_ready_query(query: &str) -> bool {
 fn authorize(request: &Request) -> Result<(), ApiError> {
     let expected = config::optional("admin_token");
     if expected.is_empty() {
-        return Err(ApiError::new(401, "unauthorized", "admin API disabled: set the admin_token variable"));
+        return Err(ApiError::new(
+            401,
+            "unauthorized",
+            "admin API disabled: set the admin_token variable",
+        ));
     }
     let header = request.header("authorization").and_then(|v| v.as_str());
     Ok(check_bearer(header, &expected)?)
@@ -81,7 +91,10 @@ fn html(page: &'static str) -> Response {
         .status(200)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
-        .header("content-security-policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+        .header(
+            "content-security-policy",
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        )
         .body(page)
         .build()
 }

@@ -13,7 +13,9 @@ use beds24_spin_glue::redis::SpinRedis;
 
 pub fn render() -> Result<Response, ApiError> {
     let mut redis = crate::redis()?;
-    let stats = Queue::new(&mut redis).stats(now_ms()).map_err(|e| crate::store_down(&e))?;
+    let stats = Queue::new(&mut redis)
+        .stats(now_ms())
+        .map_err(|e| crate::store_down(&e))?;
     let credits = credits(&mut redis);
     let text = exposition(&stats, credits);
     Ok(Response::builder()
@@ -37,21 +39,56 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         "Webhooks accepted, by action.",
         Action::ALL
             .iter()
-            .map(|a| (format!("{{action=\"{a}\"}}"), stats.total(&format!("received:{a}")) as f64))
+            .map(|a| {
+                (
+                    format!("{{action=\"{a}\"}}"),
+                    stats.total(&format!("received:{a}")) as f64,
+                )
+            })
             .collect(),
     );
-    family("beds24_webhooks_skipped_total", "counter", "Webhooks without a usable bookingId.", vec![(String::new(), stats.total("skipped") as f64)]);
-    family("jobs_processed_total", "counter", "Jobs synced successfully.", vec![("{type=\"webhook\"}".into(), stats.total("processed") as f64)]);
-    family("jobs_failed_total", "counter", "Jobs that ended failed (final or dead-lettered).", vec![("{type=\"webhook\"}".into(), stats.total("failed") as f64)]);
-    family("jobs_retried_total", "counter", "Failed tries scheduled again.", vec![("{type=\"webhook\"}".into(), stats.total("retried") as f64)]);
-    family("jobs_coalesced_total", "counter", "Webhooks folded into an existing job.", vec![("{type=\"webhook\"}".into(), stats.total("coalesced") as f64)]);
+    family(
+        "beds24_webhooks_skipped_total",
+        "counter",
+        "Webhooks without a usable bookingId.",
+        vec![(String::new(), stats.total("skipped") as f64)],
+    );
+    family(
+        "jobs_processed_total",
+        "counter",
+        "Jobs synced successfully.",
+        vec![("{type=\"webhook\"}".into(), stats.total("processed") as f64)],
+    );
+    family(
+        "jobs_failed_total",
+        "counter",
+        "Jobs that ended failed (final or dead-lettered).",
+        vec![("{type=\"webhook\"}".into(), stats.total("failed") as f64)],
+    );
+    family(
+        "jobs_retried_total",
+        "counter",
+        "Failed tries scheduled again.",
+        vec![("{type=\"webhook\"}".into(), stats.total("retried") as f64)],
+    );
+    family(
+        "jobs_coalesced_total",
+        "counter",
+        "Webhooks folded into an existing job.",
+        vec![("{type=\"webhook\"}".into(), stats.total("coalesced") as f64)],
+    );
     family(
         "beds24_api_calls_total",
         "counter",
         "Calls made to the Beds24 API, by endpoint.",
         ["bookings", "messages", "properties", "token"]
             .iter()
-            .map(|e| (format!("{{endpoint=\"{e}\"}}"), stats.total(&format!("api:{e}")) as f64))
+            .map(|e| {
+                (
+                    format!("{{endpoint=\"{e}\"}}"),
+                    stats.total(&format!("api:{e}")) as f64,
+                )
+            })
             .collect(),
     );
     family(
@@ -70,21 +107,35 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         .map(|(s, n)| (format!("{{state=\"{s}\"}}"), *n as f64))
         .collect(),
     );
-    family("jobs_oldest_waiting_seconds", "gauge", "Age of the job waiting longest.", vec![(String::new(), stats.oldest_waiting_ms as f64 / 1000.0)]);
+    family(
+        "jobs_oldest_waiting_seconds",
+        "gauge",
+        "Age of the job waiting longest.",
+        vec![(String::new(), stats.oldest_waiting_ms as f64 / 1000.0)],
+    );
     if let Some(credits) = credits {
-        family("beds24_credits_remaining", "gauge", "Beds24 API credits left in the window, as last seen.", vec![(String::new(), credits)]);
+        family(
+            "beds24_credits_remaining",
+            "gauge",
+            "Beds24 API credits left in the window, as last seen.",
+            vec![(String::new(), credits)],
+        );
     }
     out
 }
 
 pub fn credits(redis: &mut SpinRedis) -> Option<f64> {
-    let reply = redis.execute("HGET", &["b24:beds24:credits".into(), "remaining".into()]).ok()?;
+    let reply = redis
+        .execute("HGET", &["b24:beds24:credits".into(), "remaining".into()])
+        .ok()?;
     reply.first()?.as_text()?.parse().ok()
 }
 
 /// The newest failure in the history, if any.
 pub fn last_error(redis: &mut SpinRedis) -> Option<serde_json::Value> {
-    let reply = redis.execute("LINDEX", &[keys::FAILED.into(), 0i64.into()]).ok()?;
+    let reply = redis
+        .execute("LINDEX", &[keys::FAILED.into(), 0i64.into()])
+        .ok()?;
     match reply.first()? {
         RedisValue::Nil => None,
         value => serde_json::from_str(&value.as_text()?).ok(),

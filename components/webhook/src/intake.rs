@@ -21,7 +21,11 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
     let authorization = header(&request, "authorization");
     check_bearer(authorization.as_deref(), &config::optional("webhook_token"))?;
 
-    let query = request.uri().split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+    let query = request
+        .uri()
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
     let declared_length = header(&request, "content-length").and_then(|v| v.parse::<usize>().ok());
     if declared_length.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Err(WebhookError::TooLarge.into());
@@ -55,13 +59,19 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
 fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
     match delivery {
         Delivery::Skipped { reason } => {
-            log(Level::Warn, "Beds24 webhook skipped", &[("reason", json!(reason))]);
+            log(
+                Level::Warn,
+                "Beds24 webhook skipped",
+                &[("reason", json!(reason))],
+            );
             let _ = Queue::new(redis).count("skipped", 1);
             Ok(json!({"skipped": reason}))
         }
         Delivery::Job(job) => {
-            let kv = Store::open_default().map_err(|e| unavailable(&format!("key-value store: {e}")))?;
-            let record = serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
+            let kv =
+                Store::open_default().map_err(|e| unavailable(&format!("key-value store: {e}")))?;
+            let record =
+                serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
             kv.set(&JobRecord::kv_key(&job.booking_id), &record)
                 .map_err(|e| unavailable(&format!("key-value store: {e}")))?;
             let outcome = Queue::new(redis)
@@ -70,9 +80,15 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
             log(
                 Level::Info,
                 "Beds24 webhook received",
-                &[("bookingId", json!(job.booking_id)), ("action", json!(job.action)), ("queue", json!(outcome))],
+                &[
+                    ("bookingId", json!(job.booking_id)),
+                    ("action", json!(job.action)),
+                    ("queue", json!(outcome)),
+                ],
             );
-            Ok(json!({"bookingId": job.booking_id, "action": job.action, "queue": queue_label(outcome)}))
+            Ok(
+                json!({"bookingId": job.booking_id, "action": job.action, "queue": queue_label(outcome)}),
+            )
         }
     }
 }
@@ -86,7 +102,11 @@ fn queue_label(outcome: Enqueued) -> &'static str {
 }
 
 fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
-    log(Level::Error, "webhook not stored", &[("error", json!(error.to_string()))]);
+    log(
+        Level::Error,
+        "webhook not stored",
+        &[("error", json!(error.to_string()))],
+    );
     respond::unavailable("job store unavailable")
 }
 
@@ -98,7 +118,9 @@ fn merge(target: &mut Value, extra: &Value) {
 
 fn header(request: &IncomingRequest, name: &str) -> Option<String> {
     let values = request.headers().get(name);
-    values.first().map(|v| String::from_utf8_lossy(v).into_owned())
+    values
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Read the body, refusing to buffer more than the cap (the trigger sets no limit).
@@ -106,7 +128,13 @@ async fn read_capped(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
     let mut stream = request.into_body_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(400, "body_read_error", format!("could not read body: {e:?}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                400,
+                "body_read_error",
+                format!("could not read body: {e:?}"),
+            )
+        })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(WebhookError::TooLarge.into());
         }

@@ -7,13 +7,15 @@ use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::Queue;
 use beds24_sync_core::store::{RedisExec, RedisValue};
 use serde_json::{json, Value};
-use spin_sdk::http::{Request, Response};
 
+use crate::http_client;
 use crate::settings::Settings;
 
 const TOKEN_KEY: &str = "b24:beds24:token";
 const TOKEN_LOCK: &str = "b24:beds24:token-lock";
 const CREDITS_KEY: &str = "b24:beds24:credits";
+/// Set while Beds24 rejects our token (read by the admin readiness check).
+pub const AUTH_FAILED_KEY: &str = "b24:beds24:auth-failed";
 /// Refresh this long before Beds24's expiry, so no call races the deadline.
 const TOKEN_EARLY_S: i64 = 300;
 /// Safety stop for paging loops.
@@ -23,11 +25,17 @@ pub struct Client<'a> {
     settings: &'a Settings,
     redis: &'a mut SpinRedis,
     token: Option<String>,
+    auth_cleared: bool,
 }
 
 impl<'a> Client<'a> {
     pub fn new(settings: &'a Settings, redis: &'a mut SpinRedis) -> Self {
-        Self { settings, redis, token: None }
+        Self {
+            settings,
+            redis,
+            token: None,
+            auth_cleared: false,
+        }
     }
 
     pub fn api(&self) -> beds24_sync_core::beds24::urls::ApiBase {
@@ -40,14 +48,28 @@ impl<'a> Client<'a> {
 
     /// The shared credit budget, when the last answer left it below the reserve.
     pub fn credits_wait_until(&mut self) -> Option<i64> {
-        let reply = self.redis.execute("HMGET", &[CREDITS_KEY.into(), "remaining".into(), "resetsAt".into()]).ok()?;
+        let reply = self
+            .redis
+            .execute(
+                "HMGET",
+                &[CREDITS_KEY.into(), "remaining".into(), "resetsAt".into()],
+            )
+            .ok()?;
         let remaining = reply.first()?.as_text()?.parse::<f64>().ok()?;
         let resets_at_ms = reply.get(1)?.as_i64()?;
-        CreditsBudget { remaining, resets_at_ms }.wait_until(self.settings.credit_reserve, now_ms())
+        CreditsBudget {
+            remaining,
+            resets_at_ms,
+        }
+        .wait_until(self.settings.credit_reserve, now_ms())
     }
 
     /// Every page of a list endpoint.
-    pub async fn get_all(&mut self, endpoint: &str, url_for_page: impl Fn(u32) -> String) -> Result<Vec<Value>, ApiFailure> {
+    pub async fn get_all(
+        &mut self,
+        endpoint: &str,
+        url_for_page: impl Fn(u32) -> String,
+    ) -> Result<Vec<Value>, ApiFailure> {
         let mut all = Vec::new();
         for page in 1..=MAX_PAGES {
             let envelope = self.get(endpoint, &url_for_page(page)).await?;
@@ -73,19 +95,48 @@ impl<'a> Client<'a> {
         }
     }
 
-    async fn send(&mut self, endpoint: &str, url: &str, token: &str) -> Result<Envelope, ApiFailure> {
-        let request = Request::get(url).header("token", token).header("accept", "application/json").build();
+    async fn send(
+        &mut self,
+        endpoint: &str,
+        url: &str,
+        token: &str,
+    ) -> Result<Envelope, ApiFailure> {
         let _ = Queue::new(self.redis).count(&format!("api:{endpoint}"), 1);
-        let response: Response = spin_sdk::http::send(request)
-            .await
-            .map_err(|e| ApiFailure::Transient(format!("{endpoint} request failed: {e}")))?;
-        let credits = Credits::from_headers(response.headers().filter_map(|(n, v)| Some((n, v.as_str()?))));
+        let headers = [("token", token), ("accept", "application/json")];
+        let answer = http_client::get(url, &headers, self.settings.api_timeout)
+            .map_err(|e| ApiFailure::Transient(format!("{endpoint} call: {e}")))?;
+        let credits =
+            Credits::from_headers(answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         self.record_credits(&credits);
-        classify(*response.status(), response.body(), credits.resets_in_whole_s())
+        let result = classify(answer.status, &answer.body, credits.resets_in_whole_s());
+        self.record_auth(&result);
+        result
+    }
+
+    /// Readiness turns red while Beds24 rejects our token; any accepted call clears it.
+    fn record_auth(&mut self, result: &Result<Envelope, ApiFailure>) {
+        match result {
+            Err(ApiFailure::Unauthorized(message)) => {
+                let value = format!(
+                    "{}: {message}",
+                    beds24_sync_core::logging::rfc3339(chrono::Utc::now())
+                );
+                let _ = self
+                    .redis
+                    .execute("SET", &[AUTH_FAILED_KEY.into(), value.into()]);
+            }
+            Ok(_) if !self.auth_cleared => {
+                self.auth_cleared = true;
+                let _ = self.redis.execute("DEL", &[AUTH_FAILED_KEY.into()]);
+            }
+            _ => {}
+        }
     }
 
     fn record_credits(&mut self, credits: &Credits) {
-        let Some(remaining) = credits.remaining else { return };
+        let Some(remaining) = credits.remaining else {
+            return;
+        };
         let resets_at = now_ms() + (credits.resets_in_s.unwrap_or(300.0) * 1000.0) as i64;
         let args = [
             CREDITS_KEY.into(),
@@ -109,39 +160,79 @@ impl<'a> Client<'a> {
             return Ok(self.settings.long_life_token.clone());
         }
         if self.settings.refresh_token.is_empty() {
-            return Err(ApiFailure::Unauthorized("no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into()));
+            return Err(ApiFailure::Unauthorized(
+                "no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into(),
+            ));
         }
         let cached = self.redis.execute("GET", &[TOKEN_KEY.into()]).ok();
-        if let Some(token) = cached.as_deref().and_then(|r| r.first()).and_then(RedisValue::as_text) {
+        if let Some(token) = cached
+            .as_deref()
+            .and_then(|r| r.first())
+            .and_then(RedisValue::as_text)
+        {
             self.token = Some(token.clone());
             return Ok(token);
         }
         // Single flight across every worker process: only the lock holder refreshes.
-        let lock = self.redis.execute("SET", &[TOKEN_LOCK.into(), "1".into(), "NX".into(), "PX".into(), 10_000i64.into()]);
+        let lock = self.redis.execute(
+            "SET",
+            &[
+                TOKEN_LOCK.into(),
+                "1".into(),
+                "NX".into(),
+                "PX".into(),
+                10_000i64.into(),
+            ],
+        );
         if !matches!(lock.as_deref(), Ok([RedisValue::Status(s)]) if s == "OK") {
-            return Err(ApiFailure::RateLimited("another worker is refreshing the Beds24 token".into(), Some(1)));
+            return Err(ApiFailure::RateLimited(
+                "another worker is refreshing the Beds24 token".into(),
+                Some(1),
+            ));
         }
         let result = self.refresh().await;
         let _ = self.redis.execute("DEL", &[TOKEN_LOCK.into()]);
         let answer = result?;
         let ttl = (answer.expires_in as i64 - TOKEN_EARLY_S).max(1);
-        let _ = self.redis.execute("SET", &[TOKEN_KEY.into(), answer.token.clone().into(), "EX".into(), ttl.into()]);
-        log(Level::Info, "Beds24 token refreshed", &[("expiresIn", json!(answer.expires_in))]);
+        let _ = self.redis.execute(
+            "SET",
+            &[
+                TOKEN_KEY.into(),
+                answer.token.clone().into(),
+                "EX".into(),
+                ttl.into(),
+            ],
+        );
+        log(
+            Level::Info,
+            "Beds24 token refreshed",
+            &[("expiresIn", json!(answer.expires_in))],
+        );
         self.token = Some(answer.token.clone());
         Ok(answer.token)
     }
 
     async fn refresh(&mut self) -> Result<TokenAnswer, ApiFailure> {
-        let request = Request::get(self.settings.api.token()).header("refreshToken", &self.settings.refresh_token).build();
         let _ = Queue::new(self.redis).count("api:token", 1);
-        let response: Response = spin_sdk::http::send(request)
-            .await
-            .map_err(|e| ApiFailure::Transient(format!("token request failed: {e}")))?;
-        match *response.status() {
-            200 => serde_json::from_slice(response.body())
+        let headers = [
+            ("refreshToken", self.settings.refresh_token.as_str()),
+            ("accept", "application/json"),
+        ];
+        let answer = http_client::get(
+            &self.settings.api.token(),
+            &headers,
+            self.settings.api_timeout,
+        )
+        .map_err(|e| ApiFailure::Transient(format!("token call: {e}")))?;
+        match answer.status {
+            200 => serde_json::from_slice(&answer.body)
                 .map_err(|e| ApiFailure::Transient(format!("token answer is not valid JSON: {e}"))),
-            status => match classify(status, response.body(), None) {
-                Err(ApiFailure::Unauthorized(m)) => Err(ApiFailure::Unauthorized(format!("refresh token rejected: {m}"))),
+            status => match classify(status, &answer.body, None) {
+                Err(ApiFailure::Unauthorized(m)) => {
+                    let failure = ApiFailure::Unauthorized(format!("refresh token rejected: {m}"));
+                    self.record_auth(&Err(failure.clone()));
+                    Err(failure)
+                }
                 Err(other) => Err(other),
                 Ok(_) => Err(ApiFailure::Transient(format!("token answer HTTP {status}"))),
             },

@@ -4,6 +4,7 @@
 //! "there may be due work". The message itself carries nothing we rely on.
 
 mod beds24;
+mod http_client;
 mod process;
 mod settings;
 
@@ -17,7 +18,11 @@ async fn on_message(_message: Vec<u8>) -> anyhow::Result<()> {
     if let Err(error) = process::run().await {
         // Spin only logs a handler error; log it ourselves in our format and
         // return Ok: the jobs stay in Redis and a later wake-up or timer retries them.
-        log(Level::Error, "worker run failed", &[("error", json!(error.to_string()))]);
+        log(
+            Level::Error,
+            "worker run failed",
+            &[("error", json!(error.to_string()))],
+        );
     }
     Ok(())
 }

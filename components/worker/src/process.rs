@@ -4,13 +4,17 @@ use std::collections::HashMap;
 
 use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis, schema};
 use beds24_sync_core::beds24::ApiFailure;
+use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
-use beds24_sync_core::mapping::BookingRow;
-use beds24_sync_core::queue::{decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue, WAKE_CHANNEL};
+use beds24_sync_core::mapping::{map_booking, BookingRow, MappingContext, SyncState};
+use beds24_sync_core::queue::{
+    decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue, WAKE_CHANNEL,
+};
 use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
 use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
 use beds24_sync_core::{db, BookingId};
 use serde_json::{json, Value};
+use spin_sdk::key_value::Store;
 
 use crate::beds24::Client;
 use crate::settings::Settings;
@@ -51,7 +55,10 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
     let fetched = {
         let mut client = Client::new(settings, redis);
         match client.credits_wait_until() {
-            Some(until) => Err(ApiFailure::RateLimited("Beds24 credit budget spent".into(), Some(((until - now_ms()).max(0) / 1000) as u64 + 1))),
+            Some(until) => Err(ApiFailure::RateLimited(
+                "Beds24 credit budget spent".into(),
+                Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
+            )),
             None => fetch(&mut client, &jobs).await,
         }
     };
@@ -66,13 +73,20 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
         }
         Err(failure) => {
             let failure = to_failure(failure);
+            if matches!(failure, Failure::RateLimited { .. }) {
+                degrade_to_webhook_data(settings, redis, &jobs);
+            }
             for job in &jobs {
                 settle_failure(settings, redis, job, &failure, started);
             }
             return;
         }
     };
-    let fetched = Fetched { bookings: &bookings, messages: &messages, property_names: &names };
+    let fetched = Fetched {
+        bookings: &bookings,
+        messages: &messages,
+        property_names: &names,
+    };
     let plan = plan_batch(&jobs, &fetched, chrono::Utc::now());
     let rows: Vec<BookingRow> = plan
         .iter()
@@ -81,21 +95,31 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
             _ => None,
         })
         .collect();
-    let missing: Vec<String> =
-        plan.iter().filter(|(_, r)| *r == JobResult::Missing).map(|(j, _)| j.booking_id.to_string()).collect();
+    let missing: Vec<String> = plan
+        .iter()
+        .filter(|(_, r)| *r == JobResult::Missing)
+        .map(|(j, _)| j.booking_id.to_string())
+        .collect();
     let stored = store(settings, redis, &rows, &missing);
     for (job, result) in plan {
         let failure = match (result, &stored) {
             (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
             (JobResult::Row(_, anomalies), Ok(())) => {
                 for anomaly in anomalies {
-                    log(Level::Warn, "booking data anomaly", &[("bookingId", json!(job.booking_id)), ("anomaly", json!(format!("{anomaly:?}")))]);
+                    log(
+                        Level::Warn,
+                        "booking data anomaly",
+                        &[
+                            ("bookingId", json!(job.booking_id)),
+                            ("anomaly", json!(format!("{anomaly:?}"))),
+                        ],
+                    );
                 }
                 None
             }
-            (JobResult::Missing, Ok(())) => {
-                Some(Failure::Permanent("booking not returned by Beds24 (deleted or no longer visible)".into()))
-            }
+            (JobResult::Missing, Ok(())) => Some(Failure::Permanent(
+                "booking not returned by Beds24 (deleted or no longer visible)".into(),
+            )),
             (JobResult::Failed(f), _) => Some(f),
         };
         match failure {
@@ -105,16 +129,68 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
     }
 }
 
-async fn fetch(client: &mut Client<'_>, jobs: &[ClaimedJob]) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
+/// Out of credits: write what the stored webhooks carried (only where newer than the
+/// row; marked `"BDStatus" = 'webhook'`). The jobs stay queued for the real fetch.
+fn degrade_to_webhook_data(settings: &Settings, redis: &mut SpinRedis, jobs: &[ClaimedJob]) {
+    let Ok(store) = Store::open_default() else {
+        return;
+    };
+    let names = HashMap::new();
+    let rows: Vec<BookingRow> = jobs
+        .iter()
+        .filter_map(|job| {
+            let bytes = store.get(&JobRecord::kv_key(&job.booking_id)).ok()??;
+            let record: JobRecord = serde_json::from_slice(&bytes).ok()?;
+            let (booking, messages) = record.webhook_snapshot()?;
+            let ctx = MappingContext {
+                property_names: &names,
+                messages,
+                now: chrono::Utc::now(),
+                state: SyncState::FromWebhook,
+            };
+            map_booking(&booking, ctx).ok().map(|(row, _)| row)
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    // Property names are not in webhooks: keep the stored one rather than blanking it.
+    match SpinPg::open(&settings.database_url).and_then(|mut pg| {
+        schema::ensure(redis, &mut pg)?;
+        db::upsert_rows(&mut pg, &rows)
+    }) {
+        Ok(written) => log(
+            Level::Warn,
+            "credits spent: wrote webhook data",
+            &[("bookingIds", json!(written))],
+        ),
+        Err(e) => log(
+            Level::Error,
+            "could not write webhook data",
+            &[("error", json!(e.to_string()))],
+        ),
+    }
+}
+
+async fn fetch(
+    client: &mut Client<'_>,
+    jobs: &[ClaimedJob],
+) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
     let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
     let api = client.api();
-    let bookings = client.get_all("bookings", |page| api.bookings(&ids, page)).await?;
-    let found: Vec<BookingId> =
-        bookings.iter().filter_map(|b| BookingId::from_json(b.get("id")?).ok()).collect();
+    let bookings = client
+        .get_all("bookings", |page| api.bookings(&ids, page))
+        .await?;
+    let found: Vec<BookingId> = bookings
+        .iter()
+        .filter_map(|b| BookingId::from_json(b.get("id")?).ok())
+        .collect();
     let messages = if found.is_empty() {
         Vec::new()
     } else {
-        client.get_all("messages", |page| api.messages(&found, page)).await?
+        client
+            .get_all("messages", |page| api.messages(&found, page))
+            .await?
     };
     let names = property_names(client).await;
     Ok((bookings, messages, names))
@@ -122,22 +198,39 @@ async fn fetch(client: &mut Client<'_>, jobs: &[ClaimedJob]) -> Result<(Vec<Valu
 
 /// Property names, cached in Redis for an hour (they rarely change; each call costs credits).
 async fn property_names(client: &mut Client<'_>) -> HashMap<String, String> {
-    let cached = client.redis().execute("HGETALL", &[PROPERTIES_KEY.into()]).unwrap_or_default();
+    let cached = client
+        .redis()
+        .execute("HGETALL", &[PROPERTIES_KEY.into()])
+        .unwrap_or_default();
     if !cached.is_empty() {
-        return cached.chunks(2).filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_text()?))).collect();
+        return cached
+            .chunks(2)
+            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_text()?)))
+            .collect();
     }
     let api = client.api();
-    let properties = match client.get_all("properties", |page| api.properties(page)).await {
+    let properties = match client
+        .get_all("properties", |page| api.properties(page))
+        .await
+    {
         Ok(list) => list,
         Err(e) => {
-            log(Level::Warn, "property names unavailable", &[("error", json!(e.to_string()))]);
+            log(
+                Level::Warn,
+                "property names unavailable",
+                &[("error", json!(e.to_string()))],
+            );
             return HashMap::new();
         }
     };
     let names: HashMap<String, String> = properties
         .iter()
         .filter_map(|p| {
-            let id = p.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))?;
+            let id = p.get("id").map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })?;
             Some((id, p.get("name")?.as_str()?.to_owned()))
         })
         .collect();
@@ -148,12 +241,19 @@ async fn property_names(client: &mut Client<'_>) -> HashMap<String, String> {
             args.push(name.clone().into());
         }
         let _ = client.redis().execute("HSET", &args);
-        let _ = client.redis().execute("EXPIRE", &[PROPERTIES_KEY.into(), PROPERTIES_TTL_S.into()]);
+        let _ = client
+            .redis()
+            .execute("EXPIRE", &[PROPERTIES_KEY.into(), PROPERTIES_TTL_S.into()]);
     }
     names
 }
 
-fn store(settings: &Settings, redis: &mut SpinRedis, rows: &[BookingRow], missing: &[String]) -> Result<(), StoreError> {
+fn store(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    rows: &[BookingRow],
+    missing: &[String],
+) -> Result<(), StoreError> {
     if rows.is_empty() && missing.is_empty() {
         return Ok(());
     }
@@ -171,17 +271,41 @@ fn settle_success(redis: &mut SpinRedis, job: &ClaimedJob, started: i64) {
         Ok(verdict) => log(
             Level::Info,
             "booking synced",
-            &[("bookingId", json!(job.booking_id)), ("action", json!(job.action)), ("queue", json!(verdict)), ("durationMs", json!(now - started))],
+            &[
+                ("bookingId", json!(job.booking_id)),
+                ("action", json!(job.action)),
+                ("queue", json!(verdict)),
+                ("durationMs", json!(now - started)),
+            ],
         ),
-        Err(e) => log(Level::Error, "could not record completion", &[("bookingId", json!(job.booking_id)), ("error", json!(e.to_string()))]),
+        Err(e) => log(
+            Level::Error,
+            "could not record completion",
+            &[
+                ("bookingId", json!(job.booking_id)),
+                ("error", json!(e.to_string())),
+            ],
+        ),
     }
 }
 
-fn settle_failure(settings: &Settings, redis: &mut SpinRedis, job: &ClaimedJob, failure: &Failure, started: i64) {
+fn settle_failure(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    job: &ClaimedJob,
+    failure: &Failure,
+    started: i64,
+) {
     let now = now_ms();
     let jitter = f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
     let decision = decide(&settings.schedule, job.attempts, failure, now, jitter);
-    let record = history(job, decision.mode(), started, now, Some(failure.message().to_owned()));
+    let record = history(
+        job,
+        decision.mode(),
+        started,
+        now,
+        Some(failure.message().to_owned()),
+    );
     let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
     log(
         Level::Warn,
@@ -197,7 +321,13 @@ fn settle_failure(settings: &Settings, redis: &mut SpinRedis, job: &ClaimedJob, 
     );
 }
 
-fn history(job: &ClaimedJob, outcome: &str, started: i64, now: i64, error: Option<String>) -> HistoryRecord {
+fn history(
+    job: &ClaimedJob,
+    outcome: &str,
+    started: i64,
+    now: i64,
+    error: Option<String>,
+) -> HistoryRecord {
     HistoryRecord {
         booking_id: job.booking_id.to_string(),
         action: job.action,
@@ -225,7 +355,16 @@ fn to_failure(failure: ApiFailure) -> Failure {
 /// emits them (checked at most once a minute; managed Redis may refuse CONFIG,
 /// then the README's settings apply and the tick route covers the gap).
 fn ensure_expiry_events(redis: &mut SpinRedis) {
-    let fresh = redis.execute("SET", &["b24:notify-checked".into(), "1".into(), "NX".into(), "EX".into(), 60i64.into()]);
+    let fresh = redis.execute(
+        "SET",
+        &[
+            "b24:notify-checked".into(),
+            "1".into(),
+            "NX".into(),
+            "EX".into(),
+            60i64.into(),
+        ],
+    );
     if !matches!(fresh.as_deref(), Ok([RedisValue::Status(s)]) if s == "OK") {
         return;
     }
@@ -237,7 +376,14 @@ fn ensure_expiry_events(redis: &mut SpinRedis) {
     let has_events = current.contains('E');
     let has_expired = current.contains('x') || current.contains('A');
     if !(has_events && has_expired) {
-        let wanted = format!("{current}{}{}", if has_events { "" } else { "E" }, if has_expired { "" } else { "x" });
-        let _ = redis.execute("CONFIG", &["SET".into(), "notify-keyspace-events".into(), wanted.into()]);
+        let wanted = format!(
+            "{current}{}{}",
+            if has_events { "" } else { "E" },
+            if has_expired { "" } else { "x" }
+        );
+        let _ = redis.execute(
+            "CONFIG",
+            &["SET".into(), "notify-keyspace-events".into(), wanted.into()],
+        );
     }
 }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub lease_ms: i64,
     pub batch: usize,
     pub schedule: RetrySchedule,
+    /// Connect / first-byte / between-bytes timeout of each Beds24 call.
+    pub api_timeout: std::time::Duration,
     /// Credits kept in reserve for other users of the account (manual calls, other tools).
     pub credit_reserve: f64,
 }
@@ -34,9 +36,13 @@ impl Settings {
             api: ApiBase::parse(&get("beds24_api_url")?).context("beds24_api_url")?,
             long_life_token: config::optional("beds24_token"),
             refresh_token: config::optional("beds24_refresh_token"),
-            lease_ms: (config::number("job_lease_seconds", DEFAULT_LEASE.as_secs_f64()).max(0.5) * 1000.0) as i64,
+            lease_ms: (config::number("job_lease_seconds", DEFAULT_LEASE.as_secs_f64()).max(0.5)
+                * 1000.0) as i64,
             batch: config::number("batch_size", DEFAULT_BATCH).clamp(1, 100),
             schedule,
+            api_timeout: std::time::Duration::from_secs_f64(
+                config::number("beds24_timeout_seconds", 30.0_f64).max(0.1),
+            ),
             credit_reserve: config::number("beds24_credit_reserve", 5.0),
         })
     }

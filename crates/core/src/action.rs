@@ -40,7 +40,9 @@ impl Action {
     pub fn derive_from_booking(booking: &Value) -> Action {
         let text = |key: &str| booking.get(key).and_then(Value::as_str).unwrap_or("");
         let cancelled = text("status").eq_ignore_ascii_case("cancelled")
-            || booking.get("cancelTime").is_some_and(|v| !v.is_null() && v != "");
+            || booking
+                .get("cancelTime")
+                .is_some_and(|v| !v.is_null() && v != "");
         if cancelled {
             return Action::Cancel;
         }
@@ -88,13 +90,20 @@ mod tests {
 
     #[test]
     fn derives_from_booking_when_no_action() {
-        let created = json!({"bookingTime": "2026-02-12T19:49:04Z", "modifiedTime": "2026-02-12T19:49:04Z"});
-        let modified = json!({"bookingTime": "2026-02-12T19:49:04Z", "modifiedTime": "2026-02-15T10:07:22Z"});
+        let created =
+            json!({"bookingTime": "2026-02-12T19:49:04Z", "modifiedTime": "2026-02-12T19:49:04Z"});
+        let modified =
+            json!({"bookingTime": "2026-02-12T19:49:04Z", "modifiedTime": "2026-02-15T10:07:22Z"});
         assert_eq!(Action::derive_from_booking(&created), Action::Created);
         assert_eq!(Action::derive_from_booking(&modified), Action::Modify);
-        assert_eq!(Action::derive_from_booking(&json!({"status": "cancelled"})), Action::Cancel);
         assert_eq!(
-            Action::derive_from_booking(&json!({"status": "confirmed", "cancelTime": "2026-02-15T10:07:22Z"})),
+            Action::derive_from_booking(&json!({"status": "cancelled"})),
+            Action::Cancel
+        );
+        assert_eq!(
+            Action::derive_from_booking(
+                &json!({"status": "confirmed", "cancelTime": "2026-02-15T10:07:22Z"})
+            ),
             Action::Cancel
         );
         assert_eq!(Action::derive_from_booking(&json!({})), Action::Modify);

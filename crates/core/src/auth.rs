@@ -42,9 +42,18 @@ mod tests {
     #[test]
     fn requires_the_exact_bearer_token() {
         assert_eq!(check_bearer(None, "s3cret"), Err(AuthError::Missing));
-        assert_eq!(check_bearer(Some("Bearer nope"), "s3cret"), Err(AuthError::Invalid));
-        assert_eq!(check_bearer(Some("Basic s3cret"), "s3cret"), Err(AuthError::Invalid));
-        assert_eq!(check_bearer(Some("s3cret"), "s3cret"), Err(AuthError::Invalid));
+        assert_eq!(
+            check_bearer(Some("Bearer nope"), "s3cret"),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            check_bearer(Some("Basic s3cret"), "s3cret"),
+            Err(AuthError::Invalid)
+        );
+        assert_eq!(
+            check_bearer(Some("s3cret"), "s3cret"),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(check_bearer(Some("Bearer s3cret"), "s3cret"), Ok(()));
         assert_eq!(check_bearer(Some("bearer s3cret"), "s3cret"), Ok(()));
     }

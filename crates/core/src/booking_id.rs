@@ -49,7 +49,9 @@ impl BookingId {
             Value::String(s) => Self::parse(s),
             Value::Number(n) => match n.as_u64() {
                 Some(n) if n > 0 => Ok(Self(n.to_string())),
-                _ => Err(BookingIdError::WrongType("a number that is not a positive integer")),
+                _ => Err(BookingIdError::WrongType(
+                    "a number that is not a positive integer",
+                )),
             },
             Value::Null => Err(BookingIdError::Empty),
             Value::Bool(_) => Err(BookingIdError::WrongType("a boolean")),
@@ -94,19 +96,31 @@ mod tests {
 
     #[test]
     fn numbers_and_strings_become_text() {
-        assert_eq!(BookingId::from_json(&json!(82279106)).unwrap().as_str(), "82279106");
-        assert_eq!(BookingId::from_json(&json!(" TEST123 ")).unwrap().as_str(), "TEST123");
+        assert_eq!(
+            BookingId::from_json(&json!(82279106)).unwrap().as_str(),
+            "82279106"
+        );
+        assert_eq!(
+            BookingId::from_json(&json!(" TEST123 ")).unwrap().as_str(),
+            "TEST123"
+        );
     }
 
     #[test]
     fn rejects_what_cannot_be_an_id() {
         assert_eq!(BookingId::from_json(&json!("")), Err(BookingIdError::Empty));
-        assert_eq!(BookingId::from_json(&json!(null)), Err(BookingIdError::Empty));
+        assert_eq!(
+            BookingId::from_json(&json!(null)),
+            Err(BookingIdError::Empty)
+        );
         assert!(BookingId::from_json(&json!(-4)).is_err());
         assert!(BookingId::from_json(&json!(1.5)).is_err());
         assert!(BookingId::from_json(&json!({"a": 1})).is_err());
         assert_eq!(BookingId::parse("a b"), Err(BookingIdError::BadCharacters));
-        assert_eq!(BookingId::parse(&"9".repeat(65)), Err(BookingIdError::TooLong));
+        assert_eq!(
+            BookingId::parse(&"9".repeat(65)),
+            Err(BookingIdError::TooLong)
+        );
     }
 
     #[test]

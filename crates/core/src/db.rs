@@ -6,8 +6,11 @@ use crate::mapping::BookingRow;
 use crate::store::{SqlExec, SqlParam, StoreError};
 
 /// Migrations, in order, embedded so hosts without psql can apply them.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "0001_create_booking", include_str!("../../../migrations/0001_create_booking.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "0001_create_booking",
+    include_str!("../../../migrations/0001_create_booking.sql"),
+)];
 
 /// Highest migration version this build knows.
 pub fn latest_version() -> i32 {
@@ -45,11 +48,23 @@ pub fn migrate(db: &mut impl SqlExec) -> Result<i32, StoreError> {
 /// Version applied in this database (0 when none).
 pub fn applied_version(db: &mut impl SqlExec) -> Result<i32, StoreError> {
     let exists = db.query("SELECT to_regclass('\"_beds24_migrations\"')::text", &[])?;
-    if exists.first().and_then(|r| r.first()).and_then(|v| v.as_text()).is_none() {
+    if exists
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_text())
+        .is_none()
+    {
         return Ok(0);
     }
-    let rows = db.query("SELECT COALESCE(max(version), 0)::bigint FROM \"_beds24_migrations\"", &[])?;
-    Ok(rows.first().and_then(|r| r.first()).and_then(|v| v.as_i64()).unwrap_or(0) as i32)
+    let rows = db.query(
+        "SELECT COALESCE(max(version), 0)::bigint FROM \"_beds24_migrations\"",
+        &[],
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0) as i32)
 }
 
 /// Columns written by the upsert, with their SQL types for `jsonb_to_recordset`.
@@ -86,11 +101,23 @@ const COLUMNS: &[(&str, &str)] = &[
 /// snapshot never overwrites a newer row, and webhook-sourced data only replaces
 /// strictly older rows. Returns one row per written booking.
 pub fn upsert_sql() -> String {
-    let names = COLUMNS.iter().map(|(n, _)| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-    let typed = COLUMNS.iter().map(|(n, t)| format!("\"{n}\" {t}")).collect::<Vec<_>>().join(", ");
+    let names = COLUMNS
+        .iter()
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let typed = COLUMNS
+        .iter()
+        .map(|(n, t)| format!("\"{n}\" {t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A missing property name (cache cold, webhook data) keeps the stored one.
     let updates = COLUMNS[1..]
         .iter()
-        .map(|(n, _)| format!("\"{n}\" = EXCLUDED.\"{n}\""))
+        .map(|(n, _)| match *n {
+            "propertyName" => format!("\"{n}\" = COALESCE(EXCLUDED.\"{n}\", \"Booking\".\"{n}\")"),
+            _ => format!("\"{n}\" = EXCLUDED.\"{n}\""),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
@@ -110,7 +137,10 @@ pub fn upsert_rows(db: &mut impl SqlExec, rows: &[BookingRow]) -> Result<Vec<Str
     }
     let json = serde_json::to_value(rows).map_err(|e| StoreError::new(e.to_string()))?;
     let written = db.query(&upsert_sql(), &[SqlParam::Json(json)])?;
-    Ok(written.into_iter().filter_map(|r| r.first().and_then(|v| v.as_text()).map(str::to_owned)).collect())
+    Ok(written
+        .into_iter()
+        .filter_map(|r| r.first().and_then(|v| v.as_text()).map(str::to_owned))
+        .collect())
 }
 
 /// Mark rows whose booking Beds24 no longer returns. No row is invented.
@@ -124,13 +154,21 @@ pub fn mark_missing(db: &mut impl SqlExec, ids: &[String]) -> Result<u64, StoreE
 }
 
 /// Current `modifiedDate` (RFC 3339) of rows, for deciding whether webhook data is newer.
-pub fn modified_dates(db: &mut impl SqlExec, ids: &[String]) -> Result<Vec<(String, Option<String>)>, StoreError> {
+pub fn modified_dates(
+    db: &mut impl SqlExec,
+    ids: &[String],
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
     let sql = "SELECT \"bookingId\", to_char(\"modifiedDate\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
                FROM \"Booking\" WHERE \"bookingId\" IN (SELECT jsonb_array_elements_text($1::jsonb))";
     let rows = db.query(sql, &[SqlParam::Json(Value::from(ids.to_vec()))])?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| Some((r.first()?.as_text()?.to_owned(), r.get(1).and_then(|v| v.as_text()).map(str::to_owned))))
+        .filter_map(|r| {
+            Some((
+                r.first()?.as_text()?.to_owned(),
+                r.get(1).and_then(|v| v.as_text()).map(str::to_owned),
+            ))
+        })
         .collect())
 }
 

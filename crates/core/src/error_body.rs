@@ -19,7 +19,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
-        Self { status, body: ErrorBody { error, message: message.into() } }
+        Self {
+            status,
+            body: ErrorBody {
+                error,
+                message: message.into(),
+            },
+        }
     }
 
     pub fn to_json(&self) -> Vec<u8> {

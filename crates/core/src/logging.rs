@@ -47,7 +47,12 @@ mod tests {
     #[test]
     fn renders_the_seed_shape() {
         let at = "2025-08-15T14:38:32.654Z".parse().unwrap();
-        let text = line(Level::Info, "Beds24 webhook received", at, &[("bookingId", json!("12345")), ("action", json!("MODIFY"))]);
+        let text = line(
+            Level::Info,
+            "Beds24 webhook received",
+            at,
+            &[("bookingId", json!("12345")), ("action", json!("MODIFY"))],
+        );
         let parsed: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             parsed,

@@ -94,27 +94,45 @@ pub struct MappingContext<'a> {
 }
 
 /// Map one Beds24 booking (API `data[i]` or a webhook's `booking` plus its items).
-pub fn map_booking(booking: &Value, ctx: MappingContext<'_>) -> Result<(BookingRow, Vec<Anomaly>), MappingError> {
+pub fn map_booking(
+    booking: &Value,
+    ctx: MappingContext<'_>,
+) -> Result<(BookingRow, Vec<Anomaly>), MappingError> {
     let object = booking.as_object().ok_or(MappingError::NotAnObject)?;
     let id_value = object.get("id").unwrap_or(&Value::Null);
-    let booking_id = BookingId::from_json(id_value).map_err(|e| MappingError::NoId(e.to_string()))?;
+    let booking_id =
+        BookingId::from_json(id_value).map_err(|e| MappingError::NoId(e.to_string()))?;
     let text = |key: &str| object.get(key).and_then(non_empty_text);
     let int = |key: &str| object.get(key).and_then(as_i64);
 
     let arrival_date = text("arrival").and_then(|s| NaiveDate::from_str(&s).ok());
     let departure_date = text("departure").and_then(|s| NaiveDate::from_str(&s).ok());
-    let num_nights = arrival_date.zip(departure_date).map(|(a, d)| (d - a).num_days());
+    let num_nights = arrival_date
+        .zip(departure_date)
+        .map(|(a, d)| (d - a).num_days());
     let total_persons = match (int("numAdult"), int("numChild")) {
         (None, None) => None,
         (adults, children) => Some(adults.unwrap_or(0) + children.unwrap_or(0)),
     };
-    let guest_name = [text("firstName"), text("lastName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let guest_name = [text("firstName"), text("lastName")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
 
-    let items = object.get("invoiceItems").and_then(Value::as_array).cloned().unwrap_or_default();
+    let items = object
+        .get("invoiceItems")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let totals = invoice_totals(&items);
     let base_price = object.get("price").and_then(as_decimal);
     // A booking fetched without invoice items still has a price: that is what it charges.
-    let total_charges = if totals.charges.is_empty() { base_price.unwrap_or_default() } else { totals.charged };
+    let total_charges = if totals.charges.is_empty() {
+        base_price.unwrap_or_default()
+    } else {
+        totals.charged
+    };
     let property_name = object
         .get("propertyId")
         .and_then(non_empty_text)
@@ -138,13 +156,19 @@ pub fn map_booking(booking: &Value, ctx: MappingContext<'_>) -> Result<(BookingR
         email: text("email"),
         api_reference: text("apiReference"),
         notes: text("notes"),
-        modified_date: text("modifiedTime").and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.to_utc()),
+        modified_date: text("modifiedTime")
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.to_utc()),
         last_updated_bd: ctx.now,
         bd_status: ctx.state,
         charges: Value::Array(totals.charges),
         payments: Value::Array(totals.payments),
         messages: Value::Array(ctx.messages),
-        info_items: object.get("infoItems").filter(|v| v.is_array()).cloned().unwrap_or_else(|| json!([])),
+        info_items: object
+            .get("infoItems")
+            .filter(|v| v.is_array())
+            .cloned()
+            .unwrap_or_else(|| json!([])),
         raw: booking.clone(),
     };
     Ok((row, totals.anomalies))
@@ -169,11 +193,20 @@ fn invoice_totals(items: &[Value]) -> InvoiceTotals {
         anomalies: Vec::new(),
     };
     for item in items {
-        let item_id = item.get("id").and_then(non_empty_text).unwrap_or_else(|| "?".into());
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+        let item_id = item
+            .get("id")
+            .and_then(non_empty_text)
+            .unwrap_or_else(|| "?".into());
+        let kind = item
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let amount = line_total(item);
         if amount.is_none() {
-            totals.anomalies.push(Anomaly::UnreadableAmount { item_id: item_id.clone() });
+            totals.anomalies.push(Anomaly::UnreadableAmount {
+                item_id: item_id.clone(),
+            });
         }
         let amount = amount.unwrap_or_default();
         match kind.as_str() {
@@ -188,7 +221,10 @@ fn invoice_totals(items: &[Value]) -> InvoiceTotals {
                 totals.paid += amount.abs();
                 totals.payments.push(item.clone());
             }
-            other => totals.anomalies.push(Anomaly::UnknownItemType { item_id, kind: other.to_owned() }),
+            other => totals.anomalies.push(Anomaly::UnknownItemType {
+                item_id,
+                kind: other.to_owned(),
+            }),
         }
     }
     totals
@@ -211,7 +247,9 @@ pub fn as_decimal(value: &Value) -> Option<Decimal> {
         Value::String(s) => s.trim().to_owned(),
         _ => return None,
     };
-    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
+    Decimal::from_str(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .ok()
 }
 
 fn as_i64(value: &Value) -> Option<i64> {

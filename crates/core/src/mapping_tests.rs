@@ -41,7 +41,10 @@ fn maps_the_sample_booking_column_by_column() {
     assert_eq!(row.base_price, Some(Decimal::from(713)));
     assert_eq!(row.channel.as_deref(), Some("direct"));
     assert_eq!(row.email, None);
-    assert_eq!(row.modified_date, Some("2026-02-15T10:07:22Z".parse().unwrap()));
+    assert_eq!(
+        row.modified_date,
+        Some("2026-02-15T10:07:22Z".parse().unwrap())
+    );
     assert_eq!(row.bd_status, SyncState::Synced);
     assert_eq!(row.charges.as_array().unwrap().len(), 3);
     assert_eq!(row.payments, json!([]));
@@ -84,8 +87,13 @@ fn payments_use_absolute_values_and_exact_decimals() {
     assert_eq!(
         anomalies,
         vec![
-            Anomaly::NegativePayment { item_id: "3".into() },
-            Anomaly::UnknownItemType { item_id: "5".into(), kind: "weird".into() }
+            Anomaly::NegativePayment {
+                item_id: "3".into()
+            },
+            Anomaly::UnknownItemType {
+                item_id: "5".into(),
+                kind: "weird".into()
+            }
         ]
     );
 }
@@ -93,18 +101,34 @@ fn payments_use_absolute_values_and_exact_decimals() {
 #[test]
 fn missing_and_odd_fields_never_panic() {
     let names = HashMap::new();
-    let (row, _) = map_booking(&json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20"}), ctx(&names)).unwrap();
+    let (row, _) = map_booking(
+        &json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20"}),
+        ctx(&names),
+    )
+    .unwrap();
     assert_eq!(row.booking_id, "TEST123");
     assert_eq!(row.arrival_date, NaiveDate::from_ymd_opt(2025, 8, 20));
-    assert_eq!((row.departure_date, row.num_nights, row.total_persons), (None, None, None));
+    assert_eq!(
+        (row.departure_date, row.num_nights, row.total_persons),
+        (None, None, None)
+    );
     assert_eq!(row.total_charges, Decimal::ZERO);
     let odd = json!({"id": 5, "arrival": "not a date", "numAdult": "2", "numChild": null,
         "price": "abc", "invoiceItems": "nope", "infoItems": {}, "modifiedTime": 12});
     let (row, _) = map_booking(&odd, ctx(&names)).unwrap();
-    assert_eq!((row.arrival_date, row.total_persons, row.base_price), (None, Some(2), None));
+    assert_eq!(
+        (row.arrival_date, row.total_persons, row.base_price),
+        (None, Some(2), None)
+    );
     assert_eq!(row.info_items, json!([]));
-    assert_eq!(map_booking(&json!([1]), ctx(&names)).unwrap_err(), MappingError::NotAnObject);
-    assert!(matches!(map_booking(&json!({"status": "x"}), ctx(&names)), Err(MappingError::NoId(_))));
+    assert_eq!(
+        map_booking(&json!([1]), ctx(&names)).unwrap_err(),
+        MappingError::NotAnObject
+    );
+    assert!(matches!(
+        map_booking(&json!({"status": "x"}), ctx(&names)),
+        Err(MappingError::NoId(_))
+    ));
 }
 
 #[test]
@@ -112,7 +136,15 @@ fn row_serializes_with_the_table_column_names() {
     let names = HashMap::new();
     let (row, _) = map_booking(&sample(), ctx(&names)).unwrap();
     let value = serde_json::to_value(&row).unwrap();
-    for column in ["bookingId", "guestName", "arrivalDate", "totalCharges", "lastUpdatedBD", "BDStatus", "infoItems"] {
+    for column in [
+        "bookingId",
+        "guestName",
+        "arrivalDate",
+        "totalCharges",
+        "lastUpdatedBD",
+        "BDStatus",
+        "infoItems",
+    ] {
         assert!(value.get(column).is_some(), "{column}");
     }
     assert_eq!(value["totalCharges"], json!("713"));

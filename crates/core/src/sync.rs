@@ -28,7 +28,11 @@ pub struct Fetched<'a> {
 }
 
 /// Match fetched bookings and messages to the claimed jobs and map each one.
-pub fn plan_batch(jobs: &[ClaimedJob], fetched: &Fetched<'_>, now: DateTime<Utc>) -> Vec<(ClaimedJob, JobResult)> {
+pub fn plan_batch(
+    jobs: &[ClaimedJob],
+    fetched: &Fetched<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(ClaimedJob, JobResult)> {
     let by_id: HashMap<String, &Value> = fetched
         .bookings
         .iter()
@@ -36,8 +40,14 @@ pub fn plan_batch(jobs: &[ClaimedJob], fetched: &Fetched<'_>, now: DateTime<Utc>
         .collect();
     let mut messages: HashMap<String, Vec<Value>> = HashMap::new();
     for message in fetched.messages {
-        if let Some(id) = message.get("bookingId").and_then(|v| BookingId::from_json(v).ok()) {
-            messages.entry(id.to_string()).or_default().push(message.clone());
+        if let Some(id) = message
+            .get("bookingId")
+            .and_then(|v| BookingId::from_json(v).ok())
+        {
+            messages
+                .entry(id.to_string())
+                .or_default()
+                .push(message.clone());
         }
     }
     jobs.iter()
@@ -54,7 +64,9 @@ pub fn plan_batch(jobs: &[ClaimedJob], fetched: &Fetched<'_>, now: DateTime<Utc>
                     };
                     match map_booking(booking, ctx) {
                         Ok((row, anomalies)) => JobResult::Row(Box::new(row), anomalies),
-                        Err(e) => JobResult::Failed(Failure::Permanent(format!("malformed booking: {e}"))),
+                        Err(e) => {
+                            JobResult::Failed(Failure::Permanent(format!("malformed booking: {e}")))
+                        }
                     }
                 }
             };
@@ -70,15 +82,31 @@ mod tests {
     use serde_json::json;
 
     fn job(id: &str) -> ClaimedJob {
-        ClaimedJob { booking_id: BookingId::parse(id).unwrap(), claim: "1".into(), attempts: 0, action: Action::Modify }
+        ClaimedJob {
+            booking_id: BookingId::parse(id).unwrap(),
+            claim: "1".into(),
+            attempts: 0,
+            action: Action::Modify,
+        }
     }
 
     #[test]
     fn matches_bookings_and_messages_to_jobs() {
-        let bookings = [json!({"id": 1, "status": "confirmed"}), json!({"id": "2", "status": "cancelled"}), json!({"id": []})];
-        let messages = [json!({"bookingId": 1, "message": "hi"}), json!({"bookingId": 1, "message": "again"})];
+        let bookings = [
+            json!({"id": 1, "status": "confirmed"}),
+            json!({"id": "2", "status": "cancelled"}),
+            json!({"id": []}),
+        ];
+        let messages = [
+            json!({"bookingId": 1, "message": "hi"}),
+            json!({"bookingId": 1, "message": "again"}),
+        ];
         let names = HashMap::new();
-        let fetched = Fetched { bookings: &bookings, messages: &messages, property_names: &names };
+        let fetched = Fetched {
+            bookings: &bookings,
+            messages: &messages,
+            property_names: &names,
+        };
         let now = "2026-01-01T00:00:00Z".parse().unwrap();
         let plan = plan_batch(&[job("1"), job("2"), job("3")], &fetched, now);
         match &plan[0].1 {

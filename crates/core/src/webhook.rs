@@ -16,12 +16,16 @@ pub const MAX_ITEMS: usize = 100;
 pub enum Delivery {
     Job(Box<JobRecord>),
     /// A body that can never become a job; answered 202 so Beds24 stops retrying.
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum WebhookError {
-    #[error("method {0} is not allowed: Beds24 sends POST (webhook v2) or GET ?bookid= (webhook v1)")]
+    #[error(
+        "method {0} is not allowed: Beds24 sends POST (webhook v2) or GET ?bookid= (webhook v1)"
+    )]
     MethodNotAllowed(String),
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
@@ -54,7 +58,9 @@ pub fn parse_delivery(
     let body_is_empty = body.iter().all(u8::is_ascii_whitespace);
     match method {
         "GET" | "POST" if body_is_empty && v1.bookid.is_some() => Ok(vec![v1.into_delivery(now)]),
-        "GET" => Err(WebhookError::MethodNotAllowed("GET without ?bookid=".into())),
+        "GET" => Err(WebhookError::MethodNotAllowed(
+            "GET without ?bookid=".into(),
+        )),
         "POST" if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
         "POST" => parse_v2_body(body, now),
         other => Err(WebhookError::MethodNotAllowed(other.to_owned())),
@@ -66,7 +72,9 @@ fn parse_v2_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Delivery>, Webho
         serde_json::from_slice(body).map_err(|e| WebhookError::InvalidJson(e.to_string()))?;
     match value {
         Value::Object(object) => Ok(vec![object_to_delivery(object, now)]),
-        Value::Array(items) if items.len() > MAX_ITEMS => Err(WebhookError::TooManyItems(items.len())),
+        Value::Array(items) if items.len() > MAX_ITEMS => {
+            Err(WebhookError::TooManyItems(items.len()))
+        }
         Value::Array(items) if items.is_empty() => Ok(vec![skipped("empty array")]),
         Value::Array(items) => items
             .into_iter()
@@ -102,10 +110,16 @@ fn object_to_delivery(object: Map<String, Value>, now: DateTime<Utc>) -> Deliver
 fn find_booking_id(payload: &Value) -> Result<BookingId, String> {
     let candidates = [
         ("id", payload.get("id")),
-        ("booking.id", payload.get("booking").and_then(|b| b.get("id"))),
+        (
+            "booking.id",
+            payload.get("booking").and_then(|b| b.get("id")),
+        ),
         ("bookingId", payload.get("bookingId")),
     ];
-    match candidates.into_iter().find(|(_, v)| v.is_some_and(|v| !v.is_null())) {
+    match candidates
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| !v.is_null()))
+    {
         None => Err("missing bookingId: none of id, booking.id, bookingId is present".into()),
         Some((field, Some(value))) => BookingId::from_json(value).map_err(|e| match e {
             BookingIdError::Empty => format!("missing bookingId: {field} is empty"),
@@ -122,7 +136,10 @@ struct V1Query {
 
 impl V1Query {
     fn parse(query: &str) -> Self {
-        let mut parsed = V1Query { bookid: None, status: None };
+        let mut parsed = V1Query {
+            bookid: None,
+            status: None,
+        };
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match key.as_ref() {
                 "bookid" | "bookId" | "bookingId" => parsed.bookid = Some(value.into_owned()),
@@ -151,7 +168,9 @@ impl V1Query {
 }
 
 fn skipped(reason: &str) -> Delivery {
-    Delivery::Skipped { reason: reason.to_owned() }
+    Delivery::Skipped {
+        reason: reason.to_owned(),
+    }
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -40,7 +40,10 @@ fn explicit_action_wins_and_id_precedence_follows_the_seed() {
     assert_eq!(job.action, Action::Cancel);
     let body = br#"{"action":"created","bookingId":"9"}"#;
     let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
-    assert_eq!((job.booking_id.as_str(), job.action), ("9", Action::Created));
+    assert_eq!(
+        (job.booking_id.as_str(), job.action),
+        ("9", Action::Created)
+    );
 }
 
 #[test]
@@ -53,7 +56,9 @@ fn one_element_array_form_is_accepted() {
 #[test]
 fn missing_or_invalid_id_is_skipped_with_a_reason() {
     let out = parse_delivery("POST", "", br#"{"booking":{"status":"new"}}"#, now()).unwrap();
-    assert!(matches!(&out[..], [Delivery::Skipped { reason }] if reason.starts_with("missing bookingId")));
+    assert!(
+        matches!(&out[..], [Delivery::Skipped { reason }] if reason.starts_with("missing bookingId"))
+    );
     let out = parse_delivery("POST", "", br#"{"id":{"nested":true}}"#, now()).unwrap();
     assert!(matches!(&out[..], [Delivery::Skipped { reason }] if reason.contains("invalid id")));
     let out = parse_delivery("POST", "", b"[]", now()).unwrap();
@@ -79,7 +84,10 @@ fn bad_bodies_are_clear_errors() {
 #[test]
 fn v1_get_and_bodyless_post_are_jobs() {
     let job = only_job(parse_delivery("GET", "bookid=12345678&status=new", b"", now()).unwrap());
-    assert_eq!((job.booking_id.as_str(), job.action, job.source), ("12345678", Action::Created, Source::V1));
+    assert_eq!(
+        (job.booking_id.as_str(), job.action, job.source),
+        ("12345678", Action::Created, Source::V1)
+    );
     let job = only_job(parse_delivery("POST", "bookid=5&status=cancel", b"  ", now()).unwrap());
     assert_eq!((job.booking_id.as_str(), job.action), ("5", Action::Cancel));
 }

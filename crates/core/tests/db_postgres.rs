@@ -22,7 +22,12 @@ fn sample() -> Value {
 
 fn row_for(booking: &Value, state: SyncState) -> beds24_sync_core::mapping::BookingRow {
     let names = HashMap::from([("125517".to_owned(), "Casa Azul".to_owned())]);
-    let ctx = MappingContext { property_names: &names, messages: vec![], now: chrono::Utc::now(), state };
+    let ctx = MappingContext {
+        property_names: &names,
+        messages: vec![],
+        now: chrono::Utc::now(),
+        state,
+    };
     map_booking(booking, ctx).unwrap().0
 }
 
@@ -33,7 +38,11 @@ fn migrations_are_idempotent_and_tracked() {
     assert_eq!(db::migrate(&mut pg).unwrap(), db::latest_version());
     assert_eq!(db::migrate(&mut pg).unwrap(), db::latest_version());
     assert_eq!(db::applied_version(&mut pg).unwrap(), db::latest_version());
-    let count: i64 = pg.client.query_one("SELECT count(*) FROM \"_beds24_migrations\"", &[]).unwrap().get(0);
+    let count: i64 = pg
+        .client
+        .query_one("SELECT count(*) FROM \"_beds24_migrations\"", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(count, db::MIGRATIONS.len() as i64);
 }
 
@@ -42,7 +51,10 @@ fn upsert_inserts_then_updates_the_same_row() {
     let mut pg = NativePg::fresh("upsert");
     db::migrate(&mut pg).unwrap();
     let mut booking = sample();
-    assert_eq!(db::upsert_rows(&mut pg, &[row_for(&booking, SyncState::Synced)]).unwrap(), vec!["82279106"]);
+    assert_eq!(
+        db::upsert_rows(&mut pg, &[row_for(&booking, SyncState::Synced)]).unwrap(),
+        vec!["82279106"]
+    );
     booking["status"] = json!("cancelled");
     booking["modifiedTime"] = json!("2026-02-16T08:00:00Z");
     booking["invoiceItems"][0]["lineTotal"] = json!(59.13);
@@ -67,10 +79,22 @@ fn an_older_snapshot_never_overwrites_a_newer_row() {
     newer["status"] = json!("cancelled");
     db::upsert_rows(&mut pg, &[row_for(&newer, SyncState::Synced)]).unwrap();
     let older = sample();
-    assert!(db::upsert_rows(&mut pg, &[row_for(&older, SyncState::Synced)]).unwrap().is_empty());
+    assert!(
+        db::upsert_rows(&mut pg, &[row_for(&older, SyncState::Synced)])
+            .unwrap()
+            .is_empty()
+    );
     // Webhook data with the same modifiedTime never replaces API data either.
-    assert!(db::upsert_rows(&mut pg, &[row_for(&newer, SyncState::FromWebhook)]).unwrap().is_empty());
-    let status: String = pg.client.query_one("SELECT \"status\" FROM \"Booking\"", &[]).unwrap().get(0);
+    assert!(
+        db::upsert_rows(&mut pg, &[row_for(&newer, SyncState::FromWebhook)])
+            .unwrap()
+            .is_empty()
+    );
+    let status: String = pg
+        .client
+        .query_one("SELECT \"status\" FROM \"Booking\"", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(status, "cancelled");
 }
 
@@ -79,8 +103,14 @@ fn missing_bookings_are_marked_not_invented() {
     let mut pg = NativePg::fresh("missing");
     db::migrate(&mut pg).unwrap();
     db::upsert_rows(&mut pg, &[row_for(&sample(), SyncState::Synced)]).unwrap();
-    assert_eq!(db::mark_missing(&mut pg, &["82279106".into(), "404404".into()]).unwrap(), 1);
-    let rows = pg.client.query("SELECT \"bookingId\", \"BDStatus\" FROM \"Booking\"", &[]).unwrap();
+    assert_eq!(
+        db::mark_missing(&mut pg, &["82279106".into(), "404404".into()]).unwrap(),
+        1
+    );
+    let rows = pg
+        .client
+        .query("SELECT \"bookingId\", \"BDStatus\" FROM \"Booking\"", &[])
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].get::<_, String>(1), "missing");
     let stored = db::booking_json(&mut pg, "82279106").unwrap().unwrap();
@@ -95,21 +125,63 @@ fn webhook_to_row_through_redis_and_postgres() {
     db::migrate(&mut pg).unwrap();
     let body = br#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
     let now = chrono::Utc::now();
-    let Delivery::Job(job) = parse_delivery("POST", "", body, now).unwrap().remove(0) else { panic!("skipped") };
+    let Delivery::Job(job) = parse_delivery("POST", "", body, now).unwrap().remove(0) else {
+        panic!("skipped")
+    };
     let mut queue = Queue::new(&mut redis);
-    queue.enqueue(&job.booking_id, job.action, now.timestamp_millis()).unwrap();
-    let options = ClaimOptions { now_ms: now.timestamp_millis(), lease_ms: 30_000, batch: 10, max_tries: 4 };
+    queue
+        .enqueue(&job.booking_id, job.action, now.timestamp_millis())
+        .unwrap();
+    let options = ClaimOptions {
+        now_ms: now.timestamp_millis(),
+        lease_ms: 30_000,
+        batch: 10,
+        max_tries: 4,
+    };
     let claimed = queue.claim(&options).unwrap();
     assert_eq!(claimed.len(), 1);
-    let beds24 = [json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
+    let beds24 = [
+        json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
         "numAdult": 2, "numChild": 1, "price": 150, "firstName": "Test", "lastName": "Guest",
-        "modifiedTime": "2025-08-15T14:38:32Z"})];
+        "modifiedTime": "2025-08-15T14:38:32Z"}),
+    ];
     let names = HashMap::new();
-    let plan = plan_batch(&claimed, &Fetched { bookings: &beds24, messages: &[], property_names: &names }, now);
-    let rows: Vec<_> = plan.iter().filter_map(|(_, r)| if let JobResult::Row(r, _) = r { Some((**r).clone()) } else { None }).collect();
+    let plan = plan_batch(
+        &claimed,
+        &Fetched {
+            bookings: &beds24,
+            messages: &[],
+            property_names: &names,
+        },
+        now,
+    );
+    let rows: Vec<_> = plan
+        .iter()
+        .filter_map(|(_, r)| {
+            if let JobResult::Row(r, _) = r {
+                Some((**r).clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     db::upsert_rows(&mut pg, &rows).unwrap();
-    let record = HistoryRecord { booking_id: "TEST123".into(), action: Action::Modify, outcome: "completed".into(), attempts: 1, started_at: 0, finished_at: 0, duration_ms: 0, error: None };
-    assert_eq!(queue.complete(&claimed[0], options.now_ms, &record).unwrap(), "completed");
+    let record = HistoryRecord {
+        booking_id: "TEST123".into(),
+        action: Action::Modify,
+        outcome: "completed".into(),
+        attempts: 1,
+        started_at: 0,
+        finished_at: 0,
+        duration_ms: 0,
+        error: None,
+    };
+    assert_eq!(
+        queue
+            .complete(&claimed[0], options.now_ms, &record)
+            .unwrap(),
+        "completed"
+    );
     let row = pg
         .client
         .query_one("SELECT \"guestName\", \"numNights\", \"totalPersons\", \"basePrice\", \"arrivalDate\"::text FROM \"Booking\" WHERE \"bookingId\" = 'TEST123'", &[])

@@ -2,7 +2,9 @@
 
 mod support;
 
-use beds24_sync_core::queue::{decide, keys, ClaimOptions, Decision, Enqueued, Failure, HistoryRecord, Queue, RetrySchedule};
+use beds24_sync_core::queue::{
+    decide, keys, ClaimOptions, Decision, Enqueued, Failure, HistoryRecord, Queue, RetrySchedule,
+};
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::{Action, BookingId};
 use support::NativeRedis;
@@ -12,7 +14,12 @@ fn id(s: &str) -> BookingId {
 }
 
 fn claim_opts(now_ms: i64) -> ClaimOptions {
-    ClaimOptions { now_ms, lease_ms: 30_000, batch: 10, max_tries: 4 }
+    ClaimOptions {
+        now_ms,
+        lease_ms: 30_000,
+        batch: 10,
+        max_tries: 4,
+    }
 }
 
 fn record(job_id: &str, outcome: &str) -> HistoryRecord {
@@ -32,12 +39,25 @@ fn record(job_id: &str, outcome: &str) -> HistoryRecord {
 fn webhooks_for_a_waiting_booking_coalesce_into_one_job() {
     let mut redis = NativeRedis::fresh(2);
     let mut q = Queue::new(&mut redis);
-    assert_eq!(q.enqueue(&id("1"), Action::Created, 1_000).unwrap(), Enqueued::Queued);
+    assert_eq!(
+        q.enqueue(&id("1"), Action::Created, 1_000).unwrap(),
+        Enqueued::Queued
+    );
     for t in 0..19 {
-        assert_eq!(q.enqueue(&id("1"), Action::Modify, 1_001 + t).unwrap(), Enqueued::Coalesced);
+        assert_eq!(
+            q.enqueue(&id("1"), Action::Modify, 1_001 + t).unwrap(),
+            Enqueued::Coalesced
+        );
     }
     let stats = q.stats(2_000).unwrap();
-    assert_eq!((stats.waiting, stats.total("received:CREATED"), stats.total("received:MODIFY")), (1, 1, 19));
+    assert_eq!(
+        (
+            stats.waiting,
+            stats.total("received:CREATED"),
+            stats.total("received:MODIFY")
+        ),
+        (1, 1, 19)
+    );
     assert_eq!(stats.total("coalesced"), 19);
     let jobs = q.claim(&claim_opts(2_000)).unwrap();
     assert_eq!(jobs.len(), 1);
@@ -50,16 +70,40 @@ fn a_webhook_during_sync_reruns_the_job_once_after() {
     let mut q = Queue::new(&mut redis);
     q.enqueue(&id("7"), Action::Created, 1_000).unwrap();
     let job = q.claim(&claim_opts(1_000)).unwrap().remove(0);
-    assert_eq!(q.enqueue(&id("7"), Action::Modify, 1_100).unwrap(), Enqueued::Rerun);
-    assert_eq!(q.enqueue(&id("7"), Action::Modify, 1_200).unwrap(), Enqueued::Rerun);
-    assert_eq!(q.complete(&job, 1_300, &record("7", "completed")).unwrap(), "requeued");
+    assert_eq!(
+        q.enqueue(&id("7"), Action::Modify, 1_100).unwrap(),
+        Enqueued::Rerun
+    );
+    assert_eq!(
+        q.enqueue(&id("7"), Action::Modify, 1_200).unwrap(),
+        Enqueued::Rerun
+    );
+    assert_eq!(
+        q.complete(&job, 1_300, &record("7", "completed")).unwrap(),
+        "requeued"
+    );
     let again = q.claim(&claim_opts(1_400)).unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!(q.complete(&again[0], 1_500, &record("7", "completed")).unwrap(), "completed");
+    assert_eq!(
+        q.complete(&again[0], 1_500, &record("7", "completed"))
+            .unwrap(),
+        "completed"
+    );
     assert!(q.claim(&claim_opts(1_600)).unwrap().is_empty());
     let stats = q.stats(1_600).unwrap();
-    assert_eq!((stats.completed, stats.total("processed"), stats.waiting, stats.active), (2, 2, 0, 0));
-    assert!(q.job_fields(&id("7")).unwrap().is_empty(), "completed job record removed");
+    assert_eq!(
+        (
+            stats.completed,
+            stats.total("processed"),
+            stats.waiting,
+            stats.active
+        ),
+        (2, 2, 0, 0)
+    );
+    assert!(
+        q.job_fields(&id("7")).unwrap().is_empty(),
+        "completed job record removed"
+    );
 }
 
 #[test]
@@ -67,14 +111,31 @@ fn claims_are_exclusive_and_stale_claims_cannot_complete() {
     let mut redis = NativeRedis::fresh(4);
     let mut q = Queue::new(&mut redis);
     q.enqueue(&id("5"), Action::Modify, 1_000).unwrap();
-    let first = q.claim(&ClaimOptions { lease_ms: 100, ..claim_opts(1_000) }).unwrap().remove(0);
-    assert!(q.claim(&claim_opts(1_050)).unwrap().is_empty(), "held under lease");
+    let first = q
+        .claim(&ClaimOptions {
+            lease_ms: 100,
+            ..claim_opts(1_000)
+        })
+        .unwrap()
+        .remove(0);
+    assert!(
+        q.claim(&claim_opts(1_050)).unwrap().is_empty(),
+        "held under lease"
+    );
     // Lease runs out: the job returns (counting the lost try) and another worker takes it.
     let second = q.claim(&claim_opts(1_200)).unwrap().remove(0);
     assert_eq!(second.attempts, 1);
     assert_ne!(first.claim, second.claim);
-    assert_eq!(q.complete(&first, 1_300, &record("5", "completed")).unwrap(), "stale");
-    assert_eq!(q.complete(&second, 1_300, &record("5", "completed")).unwrap(), "completed");
+    assert_eq!(
+        q.complete(&first, 1_300, &record("5", "completed"))
+            .unwrap(),
+        "stale"
+    );
+    assert_eq!(
+        q.complete(&second, 1_300, &record("5", "completed"))
+            .unwrap(),
+        "completed"
+    );
     assert_eq!(q.stats(1_400).unwrap().total("stalled"), 1);
 }
 
@@ -89,9 +150,29 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
     for expected_delay in [5_000, 25_000, 125_000] {
         let job = q.claim(&claim_opts(now)).unwrap().remove(0);
         let decision = decide(&schedule, job.attempts, &failure, now, 0.5);
-        assert_eq!(decision, Decision::Retry { due_ms: now + expected_delay });
-        assert_eq!(q.fail(&job, now, decision, failure.message(), &record("9", "retry")).unwrap(), "retry");
-        assert!(q.claim(&claim_opts(now + expected_delay - 1)).unwrap().is_empty(), "not due yet");
+        assert_eq!(
+            decision,
+            Decision::Retry {
+                due_ms: now + expected_delay
+            }
+        );
+        assert_eq!(
+            q.fail(
+                &job,
+                now,
+                decision,
+                failure.message(),
+                &record("9", "retry")
+            )
+            .unwrap(),
+            "retry"
+        );
+        assert!(
+            q.claim(&claim_opts(now + expected_delay - 1))
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
         assert_eq!(q.stats(now + 1).unwrap().delayed, 1);
         now += expected_delay;
     }
@@ -99,9 +180,16 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
     assert_eq!(job.attempts, 3);
     let decision = decide(&schedule, job.attempts, &failure, now, 0.5);
     assert_eq!(decision, Decision::Dead);
-    assert_eq!(q.fail(&job, now, decision, failure.message(), &record("9", "dead")).unwrap(), "dead");
+    assert_eq!(
+        q.fail(&job, now, decision, failure.message(), &record("9", "dead"))
+            .unwrap(),
+        "dead"
+    );
     let stats = q.stats(now).unwrap();
-    assert_eq!((stats.dead, stats.failed, stats.waiting, stats.delayed), (1, 1, 0, 0));
+    assert_eq!(
+        (stats.dead, stats.failed, stats.waiting, stats.delayed),
+        (1, 1, 0, 0)
+    );
     let fields = q.job_fields(&id("9")).unwrap();
     assert_eq!(fields["state"], "dead");
     assert_eq!(fields["attempts"], "4");
@@ -117,9 +205,16 @@ fn rate_limits_delay_without_using_a_try() {
     let mut q = Queue::new(&mut redis);
     q.enqueue(&id("3"), Action::Modify, 0).unwrap();
     let job = q.claim(&claim_opts(0)).unwrap().remove(0);
-    let limited = Failure::RateLimited { retry_at_ms: 60_000, reason: "429".into() };
+    let limited = Failure::RateLimited {
+        retry_at_ms: 60_000,
+        reason: "429".into(),
+    };
     let decision = decide(&RetrySchedule::default(), job.attempts, &limited, 0, 0.5);
-    assert_eq!(q.fail(&job, 0, decision, "429", &record("3", "delay")).unwrap(), "delay");
+    assert_eq!(
+        q.fail(&job, 0, decision, "429", &record("3", "delay"))
+            .unwrap(),
+        "delay"
+    );
     assert!(q.claim(&claim_opts(59_999)).unwrap().is_empty());
     let job = q.claim(&claim_opts(60_000)).unwrap().remove(0);
     assert_eq!(job.attempts, 0);
@@ -134,18 +229,31 @@ fn history_is_bounded_but_counters_are_not() {
         q.enqueue(&booking, Action::Modify, n).unwrap();
         let job = q.claim(&claim_opts(n)).unwrap().remove(0);
         if n % 2 == 0 {
-            q.complete(&job, n, &record(&n.to_string(), "completed")).unwrap();
+            q.complete(&job, n, &record(&n.to_string(), "completed"))
+                .unwrap();
         } else {
-            q.fail(&job, n, Decision::Final, "gone", &record(&n.to_string(), "final")).unwrap();
+            q.fail(
+                &job,
+                n,
+                Decision::Final,
+                "gone",
+                &record(&n.to_string(), "final"),
+            )
+            .unwrap();
         }
     }
     let stats = q.stats(1_000).unwrap();
     assert_eq!((stats.completed, stats.failed), (65, 50));
     assert_eq!((stats.total("processed"), stats.total("failed")), (65, 65));
-    let kept: i64 = redis.execute("LLEN", &[keys::FAILED.into()]).unwrap()[0].as_i64().unwrap();
+    let kept: i64 = redis.execute("LLEN", &[keys::FAILED.into()]).unwrap()[0]
+        .as_i64()
+        .unwrap();
     assert_eq!(kept, 50);
     let jobs = redis.execute("KEYS", &["b24:job:*".into()]).unwrap();
-    assert!(jobs.is_empty(), "finished jobs leave no per-job keys behind: {jobs:?}");
+    assert!(
+        jobs.is_empty(),
+        "finished jobs leave no per-job keys behind: {jobs:?}"
+    );
 }
 
 #[test]
@@ -154,9 +262,13 @@ fn a_new_webhook_revives_a_dead_job() {
     let mut q = Queue::new(&mut redis);
     q.enqueue(&id("4"), Action::Modify, 0).unwrap();
     let job = q.claim(&claim_opts(0)).unwrap().remove(0);
-    q.fail(&job, 0, Decision::Dead, "boom", &record("4", "dead")).unwrap();
+    q.fail(&job, 0, Decision::Dead, "boom", &record("4", "dead"))
+        .unwrap();
     assert_eq!(q.stats(1).unwrap().dead, 1);
-    assert_eq!(q.enqueue(&id("4"), Action::Modify, 10).unwrap(), Enqueued::Queued);
+    assert_eq!(
+        q.enqueue(&id("4"), Action::Modify, 10).unwrap(),
+        Enqueued::Queued
+    );
     let stats = q.stats(10).unwrap();
     assert_eq!((stats.dead, stats.waiting), (0, 1));
     assert_eq!(q.claim(&claim_opts(10)).unwrap()[0].attempts, 0);
@@ -170,18 +282,36 @@ fn operators_can_revive_purge_and_pause() {
     for (n, at) in [("11", 100), ("12", 200), ("13", 300)] {
         q.enqueue(&id(n), Action::Modify, at).unwrap();
         let job = q.claim(&claim_opts(at)).unwrap().remove(0);
-        q.fail(&job, at, Decision::Dead, "boom", &record(n, "dead")).unwrap();
+        q.fail(&job, at, Decision::Dead, "boom", &record(n, "dead"))
+            .unwrap();
     }
-    assert_eq!(q.dead_jobs(10).unwrap().iter().map(|(i, _)| i.as_str()).collect::<Vec<_>>(), ["13", "12", "11"]);
+    assert_eq!(
+        q.dead_jobs(10)
+            .unwrap()
+            .iter()
+            .map(|(i, _)| i.as_str())
+            .collect::<Vec<_>>(),
+        ["13", "12", "11"]
+    );
     let fields = q.job_fields(&id("13")).unwrap();
     assert!(fields["log"].contains("\"outcome\":\"dead\""), "{fields:?}");
     assert_eq!(q.revive_dead(400, 0, Some(&id("11"))).unwrap(), 1);
     assert_eq!(q.revive_dead(400, 0, Some(&id("99"))).unwrap(), 0);
-    assert_eq!(q.revive_dead(400, 250, None).unwrap(), 1, "only those dead since 250");
+    assert_eq!(
+        q.revive_dead(400, 250, None).unwrap(),
+        1,
+        "only those dead since 250"
+    );
     let stats = q.stats(400).unwrap();
-    assert_eq!((stats.dead, stats.waiting, stats.total("replayed")), (1, 2, 2));
+    assert_eq!(
+        (stats.dead, stats.waiting, stats.total("replayed")),
+        (1, 2, 2)
+    );
     q.set_paused(true).unwrap();
-    assert!(q.claim(&claim_opts(500)).unwrap().is_empty(), "paused: nothing claimed");
+    assert!(
+        q.claim(&claim_opts(500)).unwrap().is_empty(),
+        "paused: nothing claimed"
+    );
     assert!(q.stats(500).unwrap().paused);
     q.set_paused(false).unwrap();
     assert_eq!(q.claim(&claim_opts(500)).unwrap().len(), 2);

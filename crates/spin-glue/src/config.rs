@@ -4,14 +4,22 @@ use beds24_sync_core::error_body::ApiError;
 
 /// A variable, trimmed; missing or unreadable is a deliberate 500 naming it.
 pub fn required(name: &str) -> Result<String, ApiError> {
-    spin_sdk::variables::get(name).map(|v| v.trim().to_owned()).map_err(|e| {
-        ApiError::new(500, "configuration_error", format!("Spin variable {name} is not available: {e}"))
-    })
+    spin_sdk::variables::get(name)
+        .map(|v| v.trim().to_owned())
+        .map_err(|e| {
+            ApiError::new(
+                500,
+                "configuration_error",
+                format!("Spin variable {name} is not available: {e}"),
+            )
+        })
 }
 
 /// A variable that may be empty (optional settings have `default = ""`).
 pub fn optional(name: &str) -> String {
-    spin_sdk::variables::get(name).map(|v| v.trim().to_owned()).unwrap_or_default()
+    spin_sdk::variables::get(name)
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// A numeric variable with a fallback when unset or unparsable.

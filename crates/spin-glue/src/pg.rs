@@ -7,7 +7,9 @@ pub struct SpinPg(Connection);
 
 impl SpinPg {
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        Connection::open(url).map(SpinPg).map_err(|e| StoreError::new(format!("postgres unreachable: {e}")))
+        Connection::open(url)
+            .map(SpinPg)
+            .map_err(|e| StoreError::new(format!("postgres unreachable: {e}")))
     }
 }
 
@@ -36,12 +38,21 @@ fn value(v: DbValue) -> SqlValue {
 impl SqlExec for SpinPg {
     fn execute(&mut self, sql: &str, params: &[SqlParam]) -> Result<u64, StoreError> {
         let params: Vec<_> = params.iter().map(param).collect();
-        self.0.execute(sql, &params).map_err(|e| StoreError::new(format!("postgres: {e}")))
+        self.0
+            .execute(sql, &params)
+            .map_err(|e| StoreError::new(format!("postgres: {e}")))
     }
 
     fn query(&mut self, sql: &str, params: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         let params: Vec<_> = params.iter().map(param).collect();
-        let set = self.0.query(sql, &params).map_err(|e| StoreError::new(format!("postgres: {e}")))?;
-        Ok(set.rows.into_iter().map(|row| row.into_iter().map(value).collect()).collect())
+        let set = self
+            .0
+            .query(sql, &params)
+            .map_err(|e| StoreError::new(format!("postgres: {e}")))?;
+        Ok(set
+            .rows
+            .into_iter()
+            .map(|row| row.into_iter().map(value).collect())
+            .collect())
     }
 }

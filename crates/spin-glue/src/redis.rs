@@ -8,7 +8,9 @@ pub struct SpinRedis(Connection);
 impl SpinRedis {
     /// Outbound Redis fails fast when the server is down (unlike key-value calls, which hang).
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        Connection::open(url).map(SpinRedis).map_err(|e| StoreError::new(format!("redis unreachable: {e}")))
+        Connection::open(url)
+            .map(SpinRedis)
+            .map_err(|e| StoreError::new(format!("redis unreachable: {e}")))
     }
 }
 
@@ -21,7 +23,10 @@ impl RedisExec for SpinRedis {
                 RedisArg::Bytes(b) => RedisParameter::Binary(b.clone()),
             })
             .collect();
-        let results = self.0.execute(command, &params).map_err(|e| StoreError::new(format!("redis {command}: {e}")))?;
+        let results = self
+            .0
+            .execute(command, &params)
+            .map_err(|e| StoreError::new(format!("redis {command}: {e}")))?;
         Ok(results
             .into_iter()
             .map(|r| match r {

@@ -31,5 +31,9 @@ pub fn error(e: &ApiError) -> Response {
 
 /// Body for Redis being unreachable: Beds24 retries on any status ≥ 400.
 pub fn unavailable(what: &str) -> ApiError {
-    ApiError::new(503, "unavailable", format!("{what}; nothing was accepted, please retry"))
+    ApiError::new(
+        503,
+        "unavailable",
+        format!("{what}; nothing was accepted, please retry"),
+    )
 }

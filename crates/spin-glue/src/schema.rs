@@ -11,11 +11,20 @@ const SCHEMA_KEY: &str = "b24:schema-version";
 pub fn ensure(redis: &mut impl RedisExec, pg: &mut impl SqlExec) -> Result<i32, StoreError> {
     let latest = db::latest_version();
     let known = redis.execute("GET", &[SCHEMA_KEY.into()]).ok();
-    if known.as_deref().and_then(|r| r.first()).and_then(RedisValue::as_i64) == Some(latest.into()) {
+    if known
+        .as_deref()
+        .and_then(|r| r.first())
+        .and_then(RedisValue::as_i64)
+        == Some(latest.into())
+    {
         return Ok(latest);
     }
     db::migrate(pg)?;
     redis.execute("SET", &[SCHEMA_KEY.into(), i64::from(latest).into()])?;
-    crate::log(Level::Info, "migrations applied", &[("version", json!(latest))]);
+    crate::log(
+        Level::Info,
+        "migrations applied",
+        &[("version", json!(latest))],
+    );
     Ok(latest)
 }

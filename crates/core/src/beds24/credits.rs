@@ -16,9 +16,15 @@ impl Credits {
             let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
             match name.to_ascii_lowercase().as_str() {
                 "x-five-min-limit-remaining" => credits.remaining = number.or(credits.remaining),
-                "x-fivemincreditlimit-remaining" => credits.remaining = credits.remaining.or(number),
-                "x-five-min-limit-resets-in" => credits.resets_in_s = number.or(credits.resets_in_s),
-                "x-fivemincreditlimit-resetsin" => credits.resets_in_s = credits.resets_in_s.or(number),
+                "x-fivemincreditlimit-remaining" => {
+                    credits.remaining = credits.remaining.or(number)
+                }
+                "x-five-min-limit-resets-in" => {
+                    credits.resets_in_s = number.or(credits.resets_in_s)
+                }
+                "x-fivemincreditlimit-resetsin" => {
+                    credits.resets_in_s = credits.resets_in_s.or(number)
+                }
                 "x-request-cost" => credits.cost = number.or(credits.cost),
                 "x-requestcost" => credits.cost = credits.cost.or(number),
                 _ => {}
@@ -59,7 +65,14 @@ mod tests {
             ("x-request-cost", "1.2"),
             ("content-type", "application/json"),
         ]);
-        assert_eq!(c, Credits { remaining: Some(97.8), resets_in_s: Some(41.2), cost: Some(1.2) });
+        assert_eq!(
+            c,
+            Credits {
+                remaining: Some(97.8),
+                resets_in_s: Some(41.2),
+                cost: Some(1.2)
+            }
+        );
         assert_eq!(c.resets_in_whole_s(), Some(42));
     }
 
@@ -72,7 +85,10 @@ mod tests {
 
     #[test]
     fn waits_only_below_the_reserve_before_the_reset() {
-        let b = CreditsBudget { remaining: 3.0, resets_at_ms: 10_000 };
+        let b = CreditsBudget {
+            remaining: 3.0,
+            resets_at_ms: 10_000,
+        };
         assert_eq!(b.wait_until(5.0, 1_000), Some(10_000));
         assert_eq!(b.wait_until(2.0, 1_000), None);
         assert_eq!(b.wait_until(5.0, 20_000), None);

@@ -53,16 +53,26 @@ impl ApiFailure {
 
 /// Turn status + body into data or a failure class. `retry_after_s` comes from the
 /// credit headers (`x-five-min-limit-resets-in`).
-pub fn classify(status: u16, body: &[u8], retry_after_s: Option<u64>) -> Result<Envelope, ApiFailure> {
+pub fn classify(
+    status: u16,
+    body: &[u8],
+    retry_after_s: Option<u64>,
+) -> Result<Envelope, ApiFailure> {
     let parsed: Option<RawEnvelope> = serde_json::from_slice(body).ok();
     let message = parsed
         .as_ref()
         .and_then(|p| p.error.as_ref())
-        .map(|e| e.as_str().map(str::to_owned).unwrap_or_else(|| e.to_string()))
+        .map(|e| {
+            e.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| e.to_string())
+        })
         .unwrap_or_else(|| format!("HTTP {status}"));
     match status {
         200..=299 => {
-            let raw = parsed.ok_or_else(|| ApiFailure::Transient(format!("HTTP {status} with invalid JSON body")))?;
+            let raw = parsed.ok_or_else(|| {
+                ApiFailure::Transient(format!("HTTP {status} with invalid JSON body"))
+            })?;
             if raw.success == Some(false) {
                 return Err(classify_error_body(&message));
             }
@@ -114,17 +124,31 @@ mod tests {
     #[test]
     fn each_status_lands_in_its_class() {
         let err401 = include_bytes!("../../tests/fixtures/error-401.json");
-        assert_eq!(classify(401, err401, None), Err(ApiFailure::Unauthorized("Token not valid".into())));
-        assert_eq!(classify(429, b"", Some(40)), Err(ApiFailure::RateLimited("HTTP 429".into(), Some(40))));
-        assert!(matches!(classify(403, br#"{"success":false,"error":"needs bookings-personal"}"#, None), Err(ApiFailure::Forbidden(m)) if m.contains("bookings-personal")));
-        assert!(matches!(classify(400, br#"{"error":"bad id"}"#, None), Err(ApiFailure::BadRequest(m)) if m == "bad id"));
+        assert_eq!(
+            classify(401, err401, None),
+            Err(ApiFailure::Unauthorized("Token not valid".into()))
+        );
+        assert_eq!(
+            classify(429, b"", Some(40)),
+            Err(ApiFailure::RateLimited("HTTP 429".into(), Some(40)))
+        );
+        assert!(
+            matches!(classify(403, br#"{"success":false,"error":"needs bookings-personal"}"#, None), Err(ApiFailure::Forbidden(m)) if m.contains("bookings-personal"))
+        );
+        assert!(
+            matches!(classify(400, br#"{"error":"bad id"}"#, None), Err(ApiFailure::BadRequest(m)) if m == "bad id")
+        );
         assert!(classify(503, b"oops", None).unwrap_err().is_transient());
-        assert!(classify(200, b"{not json", None).unwrap_err().is_transient());
+        assert!(classify(200, b"{not json", None)
+            .unwrap_err()
+            .is_transient());
     }
 
     #[test]
     fn token_answer_parses() {
-        let t: TokenAnswer = serde_json::from_slice(include_bytes!("../../tests/fixtures/token-response.json")).unwrap();
+        let t: TokenAnswer =
+            serde_json::from_slice(include_bytes!("../../tests/fixtures/token-response.json"))
+                .unwrap();
         assert_eq!(t.expires_in, 86400);
     }
 }

@@ -6,7 +6,14 @@ use crate::BookingId;
 
 /// Every booking status: `GET /bookings` hides `cancelled` unless asked for, and
 /// array filters repeat the key (a comma list is a 400).
-pub const ALL_STATUSES: [&str; 6] = ["confirmed", "request", "new", "cancelled", "black", "inquiry"];
+pub const ALL_STATUSES: [&str; 6] = [
+    "confirmed",
+    "request",
+    "new",
+    "cancelled",
+    "black",
+    "inquiry",
+];
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("beds24_api_url is not a valid http(s) URL: {0}")]
@@ -106,7 +113,10 @@ mod tests {
     #[test]
     fn other_endpoints_keep_the_base_path() {
         let base = ApiBase::parse("http://127.0.0.1:9/v2/").unwrap();
-        assert_eq!(base.messages(&ids(&["7", "8"]), 1), "http://127.0.0.1:9/v2/bookings/messages?bookingId=7&bookingId=8");
+        assert_eq!(
+            base.messages(&ids(&["7", "8"]), 1),
+            "http://127.0.0.1:9/v2/bookings/messages?bookingId=7&bookingId=8"
+        );
         assert_eq!(base.properties(1), "http://127.0.0.1:9/v2/properties");
         assert_eq!(base.token(), "http://127.0.0.1:9/v2/authentication/token");
     }

@@ -114,7 +114,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         Self { redis }
     }
 
-    fn eval(&mut self, script: &str, keys: &[&str], args: Vec<RedisArg>) -> Result<Vec<RedisValue>, StoreError> {
+    fn eval(
+        &mut self,
+        script: &str,
+        keys: &[&str],
+        args: Vec<RedisArg>,
+    ) -> Result<Vec<RedisValue>, StoreError> {
         let mut all = Vec::with_capacity(2 + keys.len() + args.len());
         all.push(RedisArg::from(script));
         all.push(RedisArg::Int(keys.len() as i64));
@@ -123,7 +128,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         self.redis.execute("EVAL", &all)
     }
 
-    fn eval_text(&mut self, script: &str, keys: &[&str], args: Vec<RedisArg>) -> Result<String, StoreError> {
+    fn eval_text(
+        &mut self,
+        script: &str,
+        keys: &[&str],
+        args: Vec<RedisArg>,
+    ) -> Result<String, StoreError> {
         let reply = self.eval(script, keys, args)?;
         reply
             .first()
@@ -137,7 +147,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     }
 
     /// Store the queue entry for a webhook (coalescing per booking).
-    pub fn enqueue(&mut self, id: &BookingId, action: Action, now_ms: i64) -> Result<Enqueued, StoreError> {
+    pub fn enqueue(
+        &mut self,
+        id: &BookingId,
+        action: Action,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
         self.enqueue_counted(id, action, now_ms, &format!("received:{action}"))
     }
 
@@ -149,24 +164,40 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         now_ms: i64,
         counter: &str,
     ) -> Result<Enqueued, StoreError> {
-        let args = vec![PREFIX.into(), id.as_str().into(), action.as_str().into(), now_ms.into(), counter.into()];
-        let reply = self.eval_text(scripts::ENQUEUE, &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS], args)?;
+        let args = vec![
+            PREFIX.into(),
+            id.as_str().into(),
+            action.as_str().into(),
+            now_ms.into(),
+            counter.into(),
+        ];
+        let reply = self.eval_text(
+            scripts::ENQUEUE,
+            &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS],
+            args,
+        )?;
         match reply.as_str() {
             "queued" => Ok(Enqueued::Queued),
             "coalesced" => Ok(Enqueued::Coalesced),
             "rerun" => Ok(Enqueued::Rerun),
-            other => Err(StoreError::new(format!("unexpected enqueue reply {other:?}"))),
+            other => Err(StoreError::new(format!(
+                "unexpected enqueue reply {other:?}"
+            ))),
         }
     }
 
     /// Wake a worker. Pub/sub is fire-and-forget: the job is already stored.
     pub fn publish_wakeup(&mut self) -> Result<(), StoreError> {
-        self.redis.execute("PUBLISH", &[WAKE_CHANNEL.into(), "wake".into()]).map(drop)
+        self.redis
+            .execute("PUBLISH", &[WAKE_CHANNEL.into(), "wake".into()])
+            .map(drop)
     }
 
     /// Count one more of a named event (skipped webhooks, API calls, …).
     pub fn count(&mut self, counter: &str, by: i64) -> Result<(), StoreError> {
-        self.redis.execute("HINCRBY", &[keys::STATS.into(), counter.into(), by.into()]).map(drop)
+        self.redis
+            .execute("HINCRBY", &[keys::STATS.into(), counter.into(), by.into()])
+            .map(drop)
     }
 
     /// Requeue jobs whose lease ran out, then claim up to `batch` due jobs.
@@ -179,12 +210,24 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             i64::from(options.max_tries).into(),
             (policy::FAILED_HISTORY as i64).into(),
         ];
-        let keys = [keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS, keys::PAUSED, keys::FAILED];
+        let keys = [
+            keys::DUE,
+            keys::ACTIVE,
+            keys::DEAD,
+            keys::STATS,
+            keys::PAUSED,
+            keys::FAILED,
+        ];
         let reply = self.eval(scripts::CLAIM, &keys, args)?;
         reply
             .chunks(4)
             .map(|chunk| {
-                let text = |i: usize| chunk.get(i).and_then(RedisValue::as_text).unwrap_or_default();
+                let text = |i: usize| {
+                    chunk
+                        .get(i)
+                        .and_then(RedisValue::as_text)
+                        .unwrap_or_default()
+                };
                 let booking_id = BookingId::parse(&text(0))
                     .map_err(|e| StoreError::new(format!("corrupt queue entry: {e}")))?;
                 Ok(ClaimedJob {
@@ -198,16 +241,27 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     }
 
     /// Finish a job successfully. Returns the script's verdict ("completed", "requeued", "stale").
-    pub fn complete(&mut self, job: &ClaimedJob, now_ms: i64, record: &HistoryRecord) -> Result<String, StoreError> {
+    pub fn complete(
+        &mut self,
+        job: &ClaimedJob,
+        now_ms: i64,
+        record: &HistoryRecord,
+    ) -> Result<String, StoreError> {
         let args = vec![
             PREFIX.into(),
             job.booking_id.as_str().into(),
             job.claim.as_str().into(),
             now_ms.into(),
-            serde_json::to_string(record).expect("record serializes").into(),
+            serde_json::to_string(record)
+                .expect("record serializes")
+                .into(),
             (policy::COMPLETED_HISTORY as i64).into(),
         ];
-        self.eval_text(scripts::COMPLETE, &[keys::DUE, keys::ACTIVE, keys::STATS, keys::COMPLETED], args)
+        self.eval_text(
+            scripts::COMPLETE,
+            &[keys::DUE, keys::ACTIVE, keys::STATS, keys::COMPLETED],
+            args,
+        )
     }
 
     /// Apply a failure decision. Returns the verdict (mode applied, "requeued" or "stale").
@@ -227,24 +281,57 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             decision.mode().into(),
             decision.due_ms().into(),
             error.into(),
-            serde_json::to_string(record).expect("record serializes").into(),
+            serde_json::to_string(record)
+                .expect("record serializes")
+                .into(),
             (policy::FAILED_HISTORY as i64).into(),
         ];
-        self.eval_text(scripts::FAIL, &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS, keys::FAILED], args)
+        self.eval_text(
+            scripts::FAIL,
+            &[
+                keys::DUE,
+                keys::ACTIVE,
+                keys::DEAD,
+                keys::STATS,
+                keys::FAILED,
+            ],
+            args,
+        )
     }
 
     /// Counts by state and the counters.
     pub fn stats(&mut self, now_ms: i64) -> Result<QueueStats, StoreError> {
-        let keys =
-            [keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS, keys::COMPLETED, keys::FAILED, keys::PAUSED];
+        let keys = [
+            keys::DUE,
+            keys::ACTIVE,
+            keys::DEAD,
+            keys::STATS,
+            keys::COMPLETED,
+            keys::FAILED,
+            keys::PAUSED,
+        ];
         let reply = self.eval(scripts::STATS, &keys, vec![now_ms.into()])?;
         Ok(QueueStats::from_reply(&reply, now_ms))
     }
 
     /// Send dead jobs back to the queue with fresh tries: one (`only`), or all dead since `since_ms`.
-    pub fn revive_dead(&mut self, now_ms: i64, since_ms: i64, only: Option<&BookingId>) -> Result<i64, StoreError> {
-        let args = vec![PREFIX.into(), now_ms.into(), since_ms.into(), only.map(|id| id.as_str()).unwrap_or("").into()];
-        let reply = self.eval(admin_scripts::REVIVE_DEAD, &[keys::DUE, keys::DEAD, keys::STATS], args)?;
+    pub fn revive_dead(
+        &mut self,
+        now_ms: i64,
+        since_ms: i64,
+        only: Option<&BookingId>,
+    ) -> Result<i64, StoreError> {
+        let args = vec![
+            PREFIX.into(),
+            now_ms.into(),
+            since_ms.into(),
+            only.map(|id| id.as_str()).unwrap_or("").into(),
+        ];
+        let reply = self.eval(
+            admin_scripts::REVIVE_DEAD,
+            &[keys::DUE, keys::DEAD, keys::STATS],
+            args,
+        )?;
         Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
     }
 
@@ -252,12 +339,25 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     pub fn purge(&mut self, what: Purge) -> Result<i64, StoreError> {
         match what {
             Purge::Dead => {
-                let reply = self.eval(admin_scripts::PURGE_DEAD, &[keys::DEAD], vec![PREFIX.into()])?;
+                let reply = self.eval(
+                    admin_scripts::PURGE_DEAD,
+                    &[keys::DEAD],
+                    vec![PREFIX.into()],
+                )?;
                 Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
             }
             Purge::Completed | Purge::Failed => {
-                let key = if what == Purge::Completed { keys::COMPLETED } else { keys::FAILED };
-                let len = self.redis.execute("LLEN", &[key.into()])?.first().and_then(RedisValue::as_i64).unwrap_or(0);
+                let key = if what == Purge::Completed {
+                    keys::COMPLETED
+                } else {
+                    keys::FAILED
+                };
+                let len = self
+                    .redis
+                    .execute("LLEN", &[key.into()])?
+                    .first()
+                    .and_then(RedisValue::as_i64)
+                    .unwrap_or(0);
                 self.redis.execute("DEL", &[key.into()])?;
                 Ok(len)
             }
@@ -267,7 +367,9 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     /// Stop (or restart) claiming; webhooks are still accepted and queued.
     pub fn set_paused(&mut self, paused: bool) -> Result<(), StoreError> {
         if paused {
-            self.redis.execute("SET", &[keys::PAUSED.into(), "1".into()]).map(drop)
+            self.redis
+                .execute("SET", &[keys::PAUSED.into(), "1".into()])
+                .map(drop)
         } else {
             self.redis.execute("DEL", &[keys::PAUSED.into()])?;
             self.publish_wakeup()
@@ -276,20 +378,46 @@ impl<'a, R: RedisExec> Queue<'a, R> {
 
     /// Dead jobs, newest first: (bookingId, died_at_ms).
     pub fn dead_jobs(&mut self, limit: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let reply = self.redis.execute("ZREVRANGE", &[keys::DEAD.into(), 0i64.into(), (limit - 1).into(), "WITHSCORES".into()])?;
-        Ok(reply.chunks(2).filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_i64()?))).collect())
+        let reply = self.redis.execute(
+            "ZREVRANGE",
+            &[
+                keys::DEAD.into(),
+                0i64.into(),
+                (limit - 1).into(),
+                "WITHSCORES".into(),
+            ],
+        )?;
+        Ok(reply
+            .chunks(2)
+            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_i64()?)))
+            .collect())
     }
 
     /// Recent records of the completed or failed history, newest first.
-    pub fn history(&mut self, failed: bool, limit: i64) -> Result<Vec<serde_json::Value>, StoreError> {
-        let key = if failed { keys::FAILED } else { keys::COMPLETED };
-        let reply = self.redis.execute("LRANGE", &[key.into(), 0i64.into(), (limit - 1).into()])?;
-        Ok(reply.iter().filter_map(|v| serde_json::from_str(&v.as_text()?).ok()).collect())
+    pub fn history(
+        &mut self,
+        failed: bool,
+        limit: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        let key = if failed {
+            keys::FAILED
+        } else {
+            keys::COMPLETED
+        };
+        let reply = self
+            .redis
+            .execute("LRANGE", &[key.into(), 0i64.into(), (limit - 1).into()])?;
+        Ok(reply
+            .iter()
+            .filter_map(|v| serde_json::from_str(&v.as_text()?).ok())
+            .collect())
     }
 
     /// One job's fields (for the admin detail view and tests).
     pub fn job_fields(&mut self, id: &BookingId) -> Result<BTreeMap<String, String>, StoreError> {
-        let reply = self.redis.execute("HGETALL", &[keys::job(id.as_str()).into()])?;
+        let reply = self
+            .redis
+            .execute("HGETALL", &[keys::job(id.as_str()).into()])?;
         Ok(reply
             .chunks(2)
             .filter_map(|pair| Some((pair.first()?.as_text()?, pair.get(1)?.as_text()?)))

@@ -24,7 +24,10 @@ pub struct ScheduleError(pub String);
 
 impl Default for RetrySchedule {
     fn default() -> Self {
-        Self { delays: [5, 25, 125].map(Duration::from_secs).to_vec(), jitter: 0.10 }
+        Self {
+            delays: [5, 25, 125].map(Duration::from_secs).to_vec(),
+            jitter: 0.10,
+        }
     }
 }
 
@@ -34,11 +37,18 @@ impl RetrySchedule {
         let delays = text
             .split(',')
             .map(|part| part.trim().parse::<f64>())
-            .map(|r| r.ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
+            .map(|r| {
+                r.ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(Duration::from_secs_f64)
+            })
             .collect::<Option<Vec<_>>>()
             .filter(|d| !d.is_empty())
             .ok_or_else(|| ScheduleError(text.to_owned()))?;
-        Ok(Self { delays, ..Self::default() })
+        Ok(Self {
+            delays,
+            ..Self::default()
+        })
     }
 
     pub fn delays(&self) -> &[Duration] {
@@ -115,12 +125,22 @@ impl Decision {
 }
 
 /// Decide the fate of a job that failed after `failed_before` earlier failed tries.
-pub fn decide(schedule: &RetrySchedule, failed_before: u32, failure: &Failure, now_ms: i64, unit: f64) -> Decision {
+pub fn decide(
+    schedule: &RetrySchedule,
+    failed_before: u32,
+    failure: &Failure,
+    now_ms: i64,
+    unit: f64,
+) -> Decision {
     match failure {
         Failure::Permanent(_) => Decision::Final,
-        Failure::RateLimited { retry_at_ms, .. } => Decision::Delay { due_ms: (*retry_at_ms).max(now_ms) },
+        Failure::RateLimited { retry_at_ms, .. } => Decision::Delay {
+            due_ms: (*retry_at_ms).max(now_ms),
+        },
         Failure::Transient(_) => match schedule.delay(failed_before + 1, unit) {
-            Some(delay) => Decision::Retry { due_ms: now_ms + delay.as_millis() as i64 },
+            Some(delay) => Decision::Retry {
+                due_ms: now_ms + delay.as_millis() as i64,
+            },
             None => Decision::Dead,
         },
     }
@@ -154,7 +174,10 @@ mod tests {
 
     #[test]
     fn parses_configured_schedules() {
-        assert_eq!(RetrySchedule::parse("0.2, 0.4,1").unwrap().delays()[0], Duration::from_millis(200));
+        assert_eq!(
+            RetrySchedule::parse("0.2, 0.4,1").unwrap().delays()[0],
+            Duration::from_millis(200)
+        );
         assert!(RetrySchedule::parse("").is_err());
         assert!(RetrySchedule::parse("5,x").is_err());
         assert!(RetrySchedule::parse("-1").is_err());
@@ -164,11 +187,26 @@ mod tests {
     fn decisions_follow_the_failure_kind() {
         let s = RetrySchedule::default();
         let transient = Failure::Transient("503".into());
-        assert_eq!(decide(&s, 0, &transient, 1_000, 0.5), Decision::Retry { due_ms: 6_000 });
-        assert_eq!(decide(&s, 2, &transient, 1_000, 0.5), Decision::Retry { due_ms: 126_000 });
+        assert_eq!(
+            decide(&s, 0, &transient, 1_000, 0.5),
+            Decision::Retry { due_ms: 6_000 }
+        );
+        assert_eq!(
+            decide(&s, 2, &transient, 1_000, 0.5),
+            Decision::Retry { due_ms: 126_000 }
+        );
         assert_eq!(decide(&s, 3, &transient, 1_000, 0.5), Decision::Dead);
-        let limited = Failure::RateLimited { retry_at_ms: 50_000, reason: "429".into() };
-        assert_eq!(decide(&s, 3, &limited, 1_000, 0.5), Decision::Delay { due_ms: 50_000 });
-        assert_eq!(decide(&s, 0, &Failure::Permanent("gone".into()), 1_000, 0.5), Decision::Final);
+        let limited = Failure::RateLimited {
+            retry_at_ms: 50_000,
+            reason: "429".into(),
+        };
+        assert_eq!(
+            decide(&s, 3, &limited, 1_000, 0.5),
+            Decision::Delay { due_ms: 50_000 }
+        );
+        assert_eq!(
+            decide(&s, 0, &Failure::Permanent("gone".into()), 1_000, 0.5),
+            Decision::Final
+        );
     }
 }

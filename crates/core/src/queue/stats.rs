@@ -40,7 +40,11 @@ impl QueueStats {
             failed: int(4),
             dead: int(5),
             paused: int(6) == 1,
-            oldest_waiting_ms: if oldest_due >= 0 { (now_ms - oldest_due).max(0) } else { 0 },
+            oldest_waiting_ms: if oldest_due >= 0 {
+                (now_ms - oldest_due).max(0)
+            } else {
+                0
+            },
             totals,
         }
     }

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
-use beds24_sync_core::store::{RedisArg, RedisExec, RedisValue, SqlExec, SqlParam, SqlValue, StoreError};
+use beds24_sync_core::store::{
+    RedisArg, RedisExec, RedisValue, SqlExec, SqlParam, SqlValue, StoreError,
+};
 
 /// A Redis connection on its own database number, emptied first, so tests in
 /// parallel do not see each other's keys.
@@ -11,8 +13,11 @@ pub struct NativeRedis(pub redis::Connection);
 impl NativeRedis {
     pub fn fresh(db: u8) -> Self {
         let base = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        let client = redis::Client::open(format!("{}/{db}", base.trim_end_matches('/'))).expect("redis url");
-        let mut conn = client.get_connection().expect("Redis must be running (scripts/services start it)");
+        let client =
+            redis::Client::open(format!("{}/{db}", base.trim_end_matches('/'))).expect("redis url");
+        let mut conn = client
+            .get_connection()
+            .expect("Redis must be running (scripts/services start it)");
         redis::cmd("FLUSHDB").exec(&mut conn).unwrap();
         NativeRedis(conn)
     }
@@ -25,7 +30,9 @@ fn flatten(value: redis::Value, out: &mut Vec<RedisValue>) {
         redis::Value::BulkString(b) => out.push(RedisValue::Bytes(b)),
         redis::Value::SimpleString(s) => out.push(RedisValue::Status(s)),
         redis::Value::Okay => out.push(RedisValue::Status("OK".into())),
-        redis::Value::Array(items) | redis::Value::Set(items) => items.into_iter().for_each(|v| flatten(v, out)),
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            items.into_iter().for_each(|v| flatten(v, out))
+        }
         other => out.push(RedisValue::Bytes(format!("{other:?}").into_bytes())),
     }
 }
@@ -39,7 +46,9 @@ impl RedisExec for NativeRedis {
                 RedisArg::Bytes(b) => cmd.arg(b.as_slice()),
             };
         }
-        let value: redis::Value = cmd.query(&mut self.0).map_err(|e| StoreError::new(e.to_string()))?;
+        let value: redis::Value = cmd
+            .query(&mut self.0)
+            .map_err(|e| StoreError::new(e.to_string()))?;
         let mut out = Vec::new();
         flatten(value, &mut out);
         Ok(out)
@@ -60,18 +69,29 @@ impl NativePg {
         let name = format!("b24_core_{tag}_{}", std::process::id());
         let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
             .expect("Postgres must be running (scripts/services start it)");
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
         let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
         let client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        NativePg { client, admin_url, name }
+        NativePg {
+            client,
+            admin_url,
+            name,
+        }
     }
 }
 
 impl Drop for NativePg {
     fn drop(&mut self) {
         if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -93,14 +113,21 @@ fn params(params: &[SqlParam]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
 impl SqlExec for NativePg {
     fn execute(&mut self, sql: &str, p: &[SqlParam]) -> Result<u64, StoreError> {
         let owned = params(p);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
-        self.client.execute(sql, &refs).map_err(|e| StoreError::new(format!("{e:?}")))
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref()).collect();
+        self.client
+            .execute(sql, &refs)
+            .map_err(|e| StoreError::new(format!("{e:?}")))
     }
 
     fn query(&mut self, sql: &str, p: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         let owned = params(p);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
-        let rows = self.client.query(sql, &refs).map_err(|e| StoreError::new(format!("{e:?}")))?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref()).collect();
+        let rows = self
+            .client
+            .query(sql, &refs)
+            .map_err(|e| StoreError::new(format!("{e:?}")))?;
         Ok(rows
             .iter()
             .map(|row| {

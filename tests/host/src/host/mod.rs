@@ -1,6 +1,7 @@
 //! Implementations of the Spin host interfaces (key-value, outbound Redis, Postgres, variables) for [`HostState`].
 
 pub mod key_value;
+mod pg_types;
 pub mod postgres;
 pub mod redis;
 

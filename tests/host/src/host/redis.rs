@@ -193,3 +193,29 @@ impl FromRedisValue for Flattened {
         Ok(Flattened(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execute_replies_are_flattened_like_spin() {
+        let reply = Value::Array(vec![
+            Value::Int(1),
+            Value::Array(vec![Value::BulkString(b"x".to_vec()), Value::Nil]),
+            Value::Okay,
+            Value::SimpleString("QUEUED".into()),
+        ]);
+        let flat = Flattened::from_redis_value(&reply).unwrap().0;
+        let expected = [
+            RedisResult::Int64(1),
+            RedisResult::Binary(b"x".to_vec()),
+            RedisResult::Nil,
+            RedisResult::Status("OK".into()),
+            RedisResult::Status("QUEUED".into()),
+        ];
+        // The generated types have no PartialEq: compare their Debug text.
+        assert_eq!(format!("{flat:?}"), format!("{expected:?}"));
+        assert!(Flattened::from_redis_value(&Value::Map(vec![])).is_err());
+    }
+}

@@ -15,20 +15,43 @@ fn health_and_stats_reflect_the_traffic() {
     let live: serde_json::Value = live.json().unwrap();
     assert_eq!(live["status"], json!("ok"));
 
-    assert_eq!(env.get_raw("/api/admin/queues/stats", None).status().as_u16(), 401);
-    assert_eq!(env.get_raw("/api/admin/queues/stats", Some("nope")).status().as_u16(), 401);
+    assert_eq!(
+        env.get_raw("/api/admin/queues/stats", None)
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        env.get_raw("/api/admin/queues/stats", Some("nope"))
+            .status()
+            .as_u16(),
+        401
+    );
     assert_eq!(env.get_raw("/metrics", None).status().as_u16(), 401);
-    assert_eq!(env.get_raw("/api/health/ready", None).status().as_u16(), 401);
+    assert_eq!(
+        env.get_raw("/api/health/ready", None).status().as_u16(),
+        401
+    );
 
     // Before any sync the schema is not there yet: not ready, and it says why.
     let (status, ready) = env.admin_get("/api/health/ready");
     assert_eq!(status, 503, "{ready}");
     assert_eq!(ready["checks"]["redis"]["status"], json!("ok"), "{ready}");
-    assert!(ready["checks"]["postgres"]["error"].as_str().unwrap().contains("migrations"), "{ready}");
+    assert!(
+        ready["checks"]["postgres"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("migrations"),
+        "{ready}"
+    );
 
     env.mock.booking_from_fixture(82279106u64, |_| {});
     env.mock.booking_from_fixture(82279107u64, |_| {});
-    for body in [json!({"bookingId": 82279106, "action": "created"}), json!({"bookingId": 82279107}), json!({"nothing": 1})] {
+    for body in [
+        json!({"bookingId": 82279106, "action": "created"}),
+        json!({"bookingId": 82279107}),
+        json!({"nothing": 1}),
+    ] {
         assert_eq!(env.webhook(body.to_string(), None).0, 202);
     }
     let stats = env.wait_idle(Duration::from_secs(20));
@@ -38,14 +61,29 @@ fn health_and_stats_reflect_the_traffic() {
     assert_eq!(stats["totals"]["received:MODIFY"], json!(1), "{stats}");
     assert_eq!(stats["totals"]["skipped"], json!(1), "{stats}");
     assert_eq!(stats["totals"]["processed"], json!(2), "{stats}");
-    assert!(stats["beds24CreditsRemaining"].as_f64().unwrap() < 100.0, "{stats}");
+    assert!(
+        stats["beds24CreditsRemaining"].as_f64().unwrap() < 100.0,
+        "{stats}"
+    );
 
     let (status, ready) = env.admin_get("/api/health?ready=1");
     assert_eq!(status, 200, "{ready}");
-    assert_eq!(ready["checks"]["postgres"]["details"]["schemaVersion"], json!(1));
+    assert_eq!(
+        ready["checks"]["postgres"]["details"]["schemaVersion"],
+        json!(1)
+    );
 
     let metrics = env.get_raw("/metrics", Some(ADMIN_TOKEN)).text().unwrap();
-    assert!(metrics.contains("beds24_webhooks_received_total{action=\"CREATED\"} 1"), "{metrics}");
-    assert!(metrics.contains("jobs_processed_total{type=\"webhook\"} 2"), "{metrics}");
-    assert!(metrics.contains("beds24_api_calls_total{endpoint=\"bookings\"}"), "{metrics}");
+    assert!(
+        metrics.contains("beds24_webhooks_received_total{action=\"CREATED\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("jobs_processed_total{type=\"webhook\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("beds24_api_calls_total{endpoint=\"bookings\"}"),
+        "{metrics}"
+    );
 }

@@ -14,11 +14,18 @@ pub const WEBHOOK_TOKEN: &str = "hook-secret-for-tests";
 pub const ADMIN_TOKEN: &str = "admin-secret-for-tests";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Poll `check` until it returns Some or `timeout` passes.
@@ -28,7 +35,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -42,15 +52,33 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Self {
-        let mut server = RedisServer { port: free_port(), dir: tempfile::tempdir().unwrap(), child: None };
+        let mut server = RedisServer {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--notify-keyspace-events", "Ex"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--notify-keyspace-events",
+                "Ex",
+            ])
             .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
@@ -58,7 +86,9 @@ impl RedisServer {
             .spawn()
             .expect("redis-server must be installed (scripts/services installs it)");
         self.child = Some(child);
-        wait_for("redis-server to answer", Duration::from_secs(10), || self.connection().ok().map(drop));
+        wait_for("redis-server to answer", Duration::from_secs(10), || {
+            self.connection().ok().map(drop)
+        });
     }
 
     pub fn url(&self) -> String {
@@ -100,14 +130,23 @@ impl Database {
         let admin_url = std::env::var("TEST_DATABASE_ADMIN_URL")
             .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
         let name = format!("b24_e2e_{tag}_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("Postgres must be running");
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .expect("Postgres must be running");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
         Database { name, admin_url }
     }
 
     pub fn url(&self) -> String {
-        format!("{}/{}", self.admin_url.rsplit_once('/').unwrap().0, self.name)
+        format!(
+            "{}/{}",
+            self.admin_url.rsplit_once('/').unwrap().0,
+            self.name
+        )
     }
 
     pub fn client(&self) -> postgres::Client {
@@ -118,7 +157,10 @@ impl Database {
 impl Drop for Database {
     fn drop(&mut self) {
         if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -131,25 +173,44 @@ pub fn wasm_dir() -> PathBuf {
     let sources = newest_source(&repo_root());
     for name in ["beds24_webhook", "beds24_worker", "beds24_admin"] {
         let wasm = dir.join(format!("{name}.wasm"));
-        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap_or_else(|_| {
-            panic!("{} is missing: run scripts/build-components (or scripts/test)", wasm.display())
-        });
-        assert!(built >= sources, "{} is older than its sources: run scripts/build-components", wasm.display());
+        let built = std::fs::metadata(&wasm)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: run scripts/build-components (or scripts/test)",
+                    wasm.display()
+                )
+            });
+        assert!(
+            built >= sources,
+            "{} is older than its sources: run scripts/build-components",
+            wasm.display()
+        );
     }
     dir
 }
 
 fn newest_source(root: &Path) -> SystemTime {
     let mut newest = SystemTime::UNIX_EPOCH;
-    let mut stack: Vec<PathBuf> = ["components", "crates", "migrations"].iter().map(|d| root.join(d)).collect();
+    let mut stack: Vec<PathBuf> = ["components", "crates", "migrations"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
     while let Some(path) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&path) else { continue };
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| e == "rs" || e == "sql") {
-                newest = newest.max(entry.metadata().and_then(|m| m.modified()).unwrap_or(newest));
+                newest = newest.max(
+                    entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .unwrap_or(newest),
+                );
             }
         }
     }
@@ -166,6 +227,8 @@ pub struct AppConfig {
     pub token: Option<String>,
     pub refresh_token: Option<String>,
     pub batch_size: String,
+    /// Further `SPIN_VARIABLE_*` settings, e.g. ("BEDS24_TIMEOUT_SECONDS", "1").
+    pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Default for AppConfig {
@@ -178,6 +241,7 @@ impl Default for AppConfig {
             token: None,
             refresh_token: None,
             batch_size: "50".into(),
+            extra_env: Vec::new(),
         }
     }
 }
@@ -194,7 +258,12 @@ impl App {
     pub fn start(redis: &RedisServer, db: &Database, mock: &MockBeds24, config: &AppConfig) -> App {
         let mut runtime_config = tempfile::NamedTempFile::new().unwrap();
         use std::io::Write;
-        writeln!(runtime_config, "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"", redis.url()).unwrap();
+        writeln!(
+            runtime_config,
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"",
+            redis.url()
+        )
+        .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_spin-test-host"));
         command
             .arg("--manifest")
@@ -206,14 +275,35 @@ impl App {
             .args(["--listen", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("SPIN_VARIABLE_DATABASE_URL", format!("{}?sslmode=disable", db.url()))
+            .env(
+                "SPIN_VARIABLE_DATABASE_URL",
+                format!("{}?sslmode=disable", db.url()),
+            )
             .env("SPIN_VARIABLE_REDIS_URL", redis.url())
-            .env("SPIN_VARIABLE_REDIS_HOST", format!("127.0.0.1:{}", redis.port))
+            .env(
+                "SPIN_VARIABLE_REDIS_HOST",
+                format!("127.0.0.1:{}", redis.port),
+            )
             .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:5432")
             .env("SPIN_VARIABLE_BEDS24_API_URL", mock.base_url())
-            .env("SPIN_VARIABLE_BEDS24_API_ORIGIN", config.beds24_origin.clone().unwrap_or_else(|| mock.origin()))
-            .env("SPIN_VARIABLE_BEDS24_TOKEN", config.token.clone().unwrap_or_else(|| mock.long_life_token()))
-            .env("SPIN_VARIABLE_BEDS24_WRITE_REFRESH_TOKEN", config.refresh_token.clone().unwrap_or_default())
+            .env(
+                "SPIN_VARIABLE_BEDS24_API_ORIGIN",
+                config
+                    .beds24_origin
+                    .clone()
+                    .unwrap_or_else(|| mock.origin()),
+            )
+            .env(
+                "SPIN_VARIABLE_BEDS24_TOKEN",
+                config
+                    .token
+                    .clone()
+                    .unwrap_or_else(|| mock.long_life_token()),
+            )
+            .env(
+                "SPIN_VARIABLE_BEDS24_WRITE_REFRESH_TOKEN",
+                config.refresh_token.clone().unwrap_or_default(),
+            )
             .env("SPIN_VARIABLE_BEDS24_WEBHOOK_TOKEN", &config.webhook_token)
             .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("SPIN_VARIABLE_RETRY_DELAYS", &config.retry_delays)
@@ -221,17 +311,25 @@ impl App {
             .env("SPIN_VARIABLE_BATCH_SIZE", &config.batch_size)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for (name, value) in &config.extra_env {
+            command.env(format!("SPIN_VARIABLE_{name}"), value);
+        }
         let mut child = command.spawn().expect("spawn spin-test-host");
         let logs = Arc::new(Mutex::new(Vec::new()));
         // Keep draining both pipes for the whole run: a closed pipe breaks later writes.
         let (tx, rx) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
-        for (stream, tx) in [(Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)), (Box::new(stderr), None)] {
+        for (stream, tx) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)),
+            (Box::new(stderr), None),
+        ] {
             let logs = Arc::clone(&logs);
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let (Some(tx), Some(url)) = (&tx, line.strip_prefix("spin-test-host: listening on ")) {
+                    if let (Some(tx), Some(url)) =
+                        (&tx, line.strip_prefix("spin-test-host: listening on "))
+                    {
                         let _ = tx.send(url.trim().to_owned());
                     }
                     if std::env::var_os("E2E_ECHO").is_some() {
@@ -241,10 +339,20 @@ impl App {
                 }
             });
         }
-        let base = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| {
-            panic!("test host did not start; its output:\n{}", logs.lock().unwrap().join("\n"))
-        });
-        App { base, child, logs, _runtime_config: runtime_config }
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "test host did not start; its output:\n{}",
+                    logs.lock().unwrap().join("\n")
+                )
+            });
+        App {
+            base,
+            child,
+            logs,
+            _runtime_config: runtime_config,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

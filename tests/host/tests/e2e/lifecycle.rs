@@ -10,27 +10,49 @@ use crate::Env;
 
 #[test]
 fn retries_run_on_their_timers_then_dead_letter() {
-    let config = AppConfig { retry_delays: "1,1,1".into(), ..AppConfig::default() };
+    let config = AppConfig {
+        retry_delays: "1,1,1".into(),
+        ..AppConfig::default()
+    };
     let env = Env::start_with("retries", config);
     env.mock.booking_from_fixture(4242u64, |_| {});
-    env.mock.set_fault(Some(4242), Fault::Status(503), Times::Always);
+    env.mock
+        .set_fault(Some(4242), Fault::Status(503), Times::Always);
     let sent = Instant::now();
     assert_eq!(env.webhook(r#"{"bookingId":4242}"#, None).0, 202);
     // No further traffic: only the retry timers (key expiry events) wake the worker.
-    let stats = wait_for("the job to be dead-lettered", Duration::from_secs(20), || {
-        let stats = env.stats();
-        (stats["dead"] == json!(1)).then_some(stats)
-    });
+    let stats = wait_for(
+        "the job to be dead-lettered",
+        Duration::from_secs(20),
+        || {
+            let stats = env.stats();
+            (stats["dead"] == json!(1)).then_some(stats)
+        },
+    );
     let elapsed = sent.elapsed();
-    assert!(elapsed >= Duration::from_millis(2_700), "three ~1 s retries took only {elapsed:?}");
-    assert!(elapsed <= Duration::from_secs(3 + 3 * 2), "timers fired late: {elapsed:?}");
-    assert_eq!(env.mock.fetches_of(Endpoint::Bookings, 4242u64), 4, "first try + 3 retries");
+    assert!(
+        elapsed >= Duration::from_millis(2_700),
+        "three ~1 s retries took only {elapsed:?}"
+    );
+    assert!(
+        elapsed <= Duration::from_secs(3 + 3 * 2),
+        "timers fired late: {elapsed:?}"
+    );
+    assert_eq!(
+        env.mock.fetches_of(Endpoint::Bookings, 4242u64),
+        4,
+        "first try + 3 retries"
+    );
     assert_eq!(stats["totals"]["retried"], json!(3), "{stats}");
     assert_eq!(stats["failed"], json!(1), "{stats}");
-    let fields: std::collections::HashMap<String, String> = redis::Commands::hgetall(&mut env.redis(), "b24:job:4242").unwrap();
+    let fields: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut env.redis(), "b24:job:4242").unwrap();
     assert_eq!(fields["state"], "dead");
     assert_eq!(fields["attempts"], "4");
-    assert!(fields["lastError"].contains("503") || fields["lastError"].contains("temporarily"), "{fields:?}");
+    assert!(
+        fields["lastError"].contains("503") || fields["lastError"].contains("temporarily"),
+        "{fields:?}"
+    );
     assert!(env.booking("4242").is_none());
 }
 
@@ -39,22 +61,44 @@ fn permanent_errors_end_at_once_and_deleted_bookings_mark_the_row() {
     let env = Env::start("final");
     env.mock.booking_from_fixture(777u64, |_| {});
     assert_eq!(env.webhook(r#"{"bookingId":777}"#, None).0, 202);
-    env.wait_booking("777", Duration::from_secs(20), |r| r["BDStatus"] == json!("synced"));
+    env.wait_booking("777", Duration::from_secs(20), |r| {
+        r["BDStatus"] == json!("synced")
+    });
     env.mock.remove_booking(777u64);
     assert_eq!(env.webhook(r#"{"bookingId":777}"#, None).0, 202);
-    env.wait_booking("777", Duration::from_secs(20), |r| r["BDStatus"] == json!("missing"));
+    env.wait_booking("777", Duration::from_secs(20), |r| {
+        r["BDStatus"] == json!("missing")
+    });
     // Never seen before and not in Beds24: no row is invented.
     assert_eq!(env.webhook(r#"{"bookingId":778}"#, None).0, 202);
     // Token lacking a scope: final at once, naming it.
     env.mock.booking_from_fixture(779u64, |_| {});
-    env.mock.set_fault(Some(779), Fault::Forbidden("bookings-personal".into()), Times::Always);
+    env.mock.set_fault(
+        Some(779),
+        Fault::Forbidden("bookings-personal".into()),
+        Times::Always,
+    );
     assert_eq!(env.webhook(r#"{"bookingId":779}"#, None).0, 202);
     let stats = env.wait_idle(Duration::from_secs(20));
-    assert_eq!((stats["dead"].clone(), stats["failed"].clone()), (json!(0), json!(3)), "{stats}");
+    assert_eq!(
+        (stats["dead"].clone(), stats["failed"].clone()),
+        (json!(0), json!(3)),
+        "{stats}"
+    );
     assert!(env.booking("778").is_none());
-    assert_eq!(env.mock.fetches_of(Endpoint::Bookings, 779u64), 1, "no retry of a 403");
-    let failed: Vec<String> = redis::Commands::lrange(&mut env.redis(), "b24:history:failed", 0, -1).unwrap();
-    assert!(failed.iter().any(|r| r.contains("779") && r.contains("bookings-personal")), "{failed:?}");
+    assert_eq!(
+        env.mock.fetches_of(Endpoint::Bookings, 779u64),
+        1,
+        "no retry of a 403"
+    );
+    let failed: Vec<String> =
+        redis::Commands::lrange(&mut env.redis(), "b24:history:failed", 0, -1).unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|r| r.contains("779") && r.contains("bookings-personal")),
+        "{failed:?}"
+    );
 }
 
 #[test]
@@ -67,22 +111,40 @@ fn a_burst_of_webhooks_for_one_booking_costs_at_most_two_fetches() {
     }
     let stats = env.wait_idle(Duration::from_secs(20));
     let fetches = env.mock.fetches_of(Endpoint::Bookings, 31337u64);
-    assert!((1..=2).contains(&fetches), "{fetches} fetches for a burst of 20");
+    assert!(
+        (1..=2).contains(&fetches),
+        "{fetches} fetches for a burst of 20"
+    );
     assert_eq!(stats["totals"]["received:MODIFY"], json!(20));
-    assert!(stats["totals"]["coalesced"].as_i64().unwrap() >= 18, "{stats}");
+    assert!(
+        stats["totals"]["coalesced"].as_i64().unwrap() >= 18,
+        "{stats}"
+    );
     assert_eq!(env.row_count(), 1);
 }
 
 #[test]
 fn a_job_whose_worker_died_completes_after_its_lease() {
-    let config = AppConfig { lease_seconds: "2".into(), ..AppConfig::default() };
+    let config = AppConfig {
+        lease_seconds: "2".into(),
+        ..AppConfig::default()
+    };
     let mut env = Env::start_with("lease", config.clone());
     env.mock.booking_from_fixture(5150u64, |_| {});
-    env.mock.set_fault(Some(5150), Fault::Delay(Duration::from_secs(10)), Times::Once);
+    env.mock.set_fault(
+        Some(5150),
+        Fault::Delay(Duration::from_secs(10)),
+        Times::Once,
+    );
     assert_eq!(env.webhook(r#"{"bookingId":5150}"#, None).0, 202);
-    wait_for("the job to be claimed", Duration::from_secs(10), || (env.stats()["active"] == json!(1)).then_some(()));
+    wait_for("the job to be claimed", Duration::from_secs(10), || {
+        (env.stats()["active"] == json!(1)).then_some(())
+    });
     env.app.kill();
     env.app = App::start(&env.redis, &env.db, &env.mock, &config);
+    // What the supervisor does after every start: expiry events fired while no worker
+    // listened are lost, the tick sweeps whatever came due meanwhile.
+    assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     let row = env.wait_booking("5150", Duration::from_secs(20), |_| true);
     assert_eq!(row["status"], json!("confirmed"));
     let stats = env.wait_idle(Duration::from_secs(10));
@@ -112,7 +174,11 @@ fn three_workers_run_each_job_exactly_once() {
     let stats = env.wait_idle(Duration::from_secs(30));
     assert_eq!(stats["totals"]["processed"], json!(40), "{stats}");
     for id in &ids {
-        assert_eq!(env.mock.fetches_of(Endpoint::Bookings, *id), 1, "booking {id} fetched more than once");
+        assert_eq!(
+            env.mock.fetches_of(Endpoint::Bookings, *id),
+            1,
+            "booking {id} fetched more than once"
+        );
     }
     assert_eq!(env.row_count(), 40);
 }

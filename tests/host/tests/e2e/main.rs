@@ -4,7 +4,10 @@
 mod harness;
 
 mod admin;
+mod beds24_api;
+mod dashboard;
 mod lifecycle;
+mod openapi;
 mod outages;
 mod sync;
 mod webhook;
@@ -34,13 +37,25 @@ impl Env {
         let db = Database::create(tag);
         let mock = MockBeds24::start().expect("mock Beds24");
         let app = App::start(&redis, &db, &mock, &config);
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        Env { app, mock, db, redis, http }
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Env {
+            app,
+            mock,
+            db,
+            redis,
+            http,
+        }
     }
 
     /// POST a webhook body (raw bytes) with an optional bearer token.
     pub fn webhook(&self, body: impl Into<Vec<u8>>, token: Option<&str>) -> (u16, Value) {
-        let mut request = self.http.post(self.app.url("/api/webhooks/beds24")).body(body.into());
+        let mut request = self
+            .http
+            .post(self.app.url("/api/webhooks/beds24"))
+            .body(body.into());
         request = request.header("content-type", "application/json");
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -50,11 +65,23 @@ impl Env {
 
     /// GET an admin route with the admin token.
     pub fn admin_get(&self, path: &str) -> (u16, Value) {
-        read(self.http.get(self.app.url(path)).bearer_auth(ADMIN_TOKEN).send().expect("admin request"))
+        read(
+            self.http
+                .get(self.app.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .expect("admin request"),
+        )
     }
 
     pub fn admin_post(&self, path: &str) -> (u16, Value) {
-        read(self.http.post(self.app.url(path)).bearer_auth(ADMIN_TOKEN).send().expect("admin request"))
+        read(
+            self.http
+                .post(self.app.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .expect("admin request"),
+        )
     }
 
     pub fn get_raw(&self, path: &str, token: Option<&str>) -> reqwest::blocking::Response {
@@ -80,19 +107,33 @@ impl Env {
             return None;
         }
         let rows = client
-            .query("SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1", &[&id])
+            .query(
+                "SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1",
+                &[&id],
+            )
             .unwrap();
-        rows.first().map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
+        rows.first()
+            .map(|r| serde_json::from_str(&r.get::<_, String>(0)).unwrap())
     }
 
     pub fn row_count(&self) -> i64 {
         let mut client = self.db.client();
-        client.query_one("SELECT count(*) FROM \"Booking\"", &[]).map(|r| r.get(0)).unwrap_or(0)
+        client
+            .query_one("SELECT count(*) FROM \"Booking\"", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(0)
     }
 
     /// Wait until the row exists and `check` accepts it.
-    pub fn wait_booking(&self, id: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-        harness::wait_for(&format!("row {id}"), timeout, || self.booking(id).filter(|row| check(row)))
+    pub fn wait_booking(
+        &self,
+        id: &str,
+        timeout: Duration,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        harness::wait_for(&format!("row {id}"), timeout, || {
+            self.booking(id).filter(|row| check(row))
+        })
     }
 
     pub fn stats(&self) -> Value {
@@ -105,7 +146,9 @@ impl Env {
     pub fn wait_idle(&self, timeout: Duration) -> Value {
         harness::wait_for("queue to drain", timeout, || {
             let stats = self.stats();
-            let busy = ["waiting", "delayed", "active"].iter().any(|k| stats[k].as_i64() != Some(0));
+            let busy = ["waiting", "delayed", "active"]
+                .iter()
+                .any(|k| stats[k].as_i64() != Some(0));
             (!busy).then_some(stats)
         })
     }

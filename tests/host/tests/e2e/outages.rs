@@ -13,16 +13,28 @@ fn host_exits_when_redis_drops_and_queued_jobs_survive_a_redis_restart() {
     for id in 8000..8010u64 {
         env.mock.booking_from_fixture(id, |_| {});
     }
-    redis::cmd("SET").arg("b24:paused").arg("1").exec(&mut env.redis()).unwrap();
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
     for id in 8000..8010u64 {
-        assert_eq!(env.webhook(json!({"bookingId": id}).to_string(), None).0, 202);
+        assert_eq!(
+            env.webhook(json!({"bookingId": id}).to_string(), None).0,
+            202
+        );
     }
     env.redis.restart();
     // Like `spin up`, the host ends when its Redis trigger connection drops.
-    let status = wait_for("the host to exit", Duration::from_secs(10), || env.app.exited());
+    let status = wait_for("the host to exit", Duration::from_secs(10), || {
+        env.app.exited()
+    });
     assert!(!status.success());
     // AOF kept every accepted job; the supervisor (here: the test) starts the app again.
-    redis::cmd("DEL").arg("b24:paused").exec(&mut env.redis()).unwrap();
+    redis::cmd("DEL")
+        .arg("b24:paused")
+        .exec(&mut env.redis())
+        .unwrap();
     env.app = App::start(&env.redis, &env.db, &env.mock, &AppConfig::default());
     assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     let stats = env.wait_idle(Duration::from_secs(30));

@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::harness::AppConfig;
 use crate::Env;
 
-const SEED_CURL: &str = r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+const SEED_CURL: &str =
+    r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
 const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
@@ -32,8 +33,14 @@ fn seed_curl_payload_ends_as_a_booking_row() {
     assert_eq!(row["phone"], json!("+1 555 0100"));
     assert_eq!(row["status"], json!("confirmed"));
     assert_eq!(row["propertyName"], json!("Casa Azul"));
-    assert_eq!((row["arrivalDate"].clone(), row["departureDate"].clone()), (json!("2025-08-20"), json!("2025-08-22")));
-    assert_eq!((row["numNights"].clone(), row["totalPersons"].clone()), (json!(2), json!(3)));
+    assert_eq!(
+        (row["arrivalDate"].clone(), row["departureDate"].clone()),
+        (json!("2025-08-20"), json!("2025-08-22"))
+    );
+    assert_eq!(
+        (row["numNights"].clone(), row["totalPersons"].clone()),
+        (json!(2), json!(3))
+    );
     assert_eq!(row["totalCharges"], json!(150));
     assert_eq!(row["totalPayments"], json!(50.5));
     assert_eq!(row["balance"], json!(99.5));
@@ -41,9 +48,18 @@ fn seed_curl_payload_ends_as_a_booking_row() {
     assert_eq!(row["channel"], json!("booking"));
     assert_eq!(row["apiReference"], json!("BDC-1"));
     assert_eq!(row["BDStatus"], json!("synced"));
-    assert_eq!(row["infoItems"], json!([{"code": "CHECKIN", "text": "late"}]));
+    assert_eq!(
+        row["infoItems"],
+        json!([{"code": "CHECKIN", "text": "late"}])
+    );
     assert_eq!(row["payments"].as_array().unwrap().len(), 1);
-    assert!(row["modifiedDate"].as_str().unwrap().starts_with("2025-08-15T14:38:32"), "{row}");
+    assert!(
+        row["modifiedDate"]
+            .as_str()
+            .unwrap()
+            .starts_with("2025-08-15T14:38:32"),
+        "{row}"
+    );
     let stats = env.wait_idle(WAIT);
     assert_eq!(stats["totals"]["processed"], json!(1), "{stats}");
 }
@@ -71,7 +87,11 @@ fn two_webhooks_for_one_booking_leave_one_row_with_the_latest_data() {
 fn a_beds24_host_outside_allowed_outbound_hosts_is_denied() {
     // The worker may only call beds24_api_origin; point that elsewhere and the call
     // to the mock must be refused by the host, as Spin refuses it.
-    let config = AppConfig { beds24_origin: Some("http://127.0.0.1:9".into()), retry_delays: "60".into(), ..AppConfig::default() };
+    let config = AppConfig {
+        beds24_origin: Some("http://127.0.0.1:9".into()),
+        retry_delays: "60".into(),
+        ..AppConfig::default()
+    };
     let env = Env::start_with("denied", config);
     env.mock.booking_from_fixture(82279106u64, |_| {});
     assert_eq!(env.webhook(r#"{"bookingId": 82279106}"#, None).0, 202);
@@ -79,33 +99,58 @@ fn a_beds24_host_outside_allowed_outbound_hosts_is_denied() {
         let stats = env.stats();
         (stats["totals"]["retried"].as_i64() == Some(1)).then_some(stats)
     });
-    assert_eq!(env.mock.calls(Endpoint::Bookings), 0, "the request never left the host");
+    assert_eq!(
+        env.mock.calls(Endpoint::Bookings),
+        0,
+        "the request never left the host"
+    );
     let fields: std::collections::HashMap<String, String> =
         redis::Commands::hgetall(&mut env.redis(), "b24:job:82279106").unwrap();
     let error = fields.get("lastError").cloned().unwrap_or_default();
-    assert!(error.to_lowercase().contains("denied") || error.contains("not allowed"), "{error} / {stats}");
+    assert!(
+        error.to_lowercase().contains("denied") || error.contains("not allowed"),
+        "{error} / {stats}"
+    );
     assert!(env.app.log_text().contains("82279106"));
     assert!(env.booking("82279106").is_none());
 }
 
 #[test]
 fn fifty_queued_bookings_sync_with_at_most_three_api_calls() {
-    let env = Env::start_with("batch", AppConfig { batch_size: "50".into(), ..AppConfig::default() });
+    let env = Env::start_with(
+        "batch",
+        AppConfig {
+            batch_size: "50".into(),
+            ..AppConfig::default()
+        },
+    );
     let ids: Vec<u64> = (1000..1050).collect();
     for id in &ids {
         env.mock.booking_from_fixture(*id, |_| {});
     }
     // Enqueue all 50 while the worker is held off by a pause, so they form one batch.
-    redis::cmd("SET").arg("b24:paused").arg("1").exec(&mut env.redis()).unwrap();
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
     for id in &ids {
-        assert_eq!(env.webhook(json!({"bookingId": id}).to_string(), None).0, 202);
+        assert_eq!(
+            env.webhook(json!({"bookingId": id}).to_string(), None).0,
+            202
+        );
     }
-    redis::cmd("DEL").arg("b24:paused").exec(&mut env.redis()).unwrap();
+    redis::cmd("DEL")
+        .arg("b24:paused")
+        .exec(&mut env.redis())
+        .unwrap();
     assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     let stats = env.wait_idle(Duration::from_secs(30));
     assert_eq!(stats["totals"]["processed"], json!(50), "{stats}");
     assert_eq!(env.row_count(), 50);
-    let calls = env.mock.calls(Endpoint::Bookings) + env.mock.calls(Endpoint::Messages) + env.mock.calls(Endpoint::Properties);
+    let calls = env.mock.calls(Endpoint::Bookings)
+        + env.mock.calls(Endpoint::Messages)
+        + env.mock.calls(Endpoint::Properties);
     assert!(calls <= 3, "{calls} API calls for 50 bookings");
     assert_eq!(env.mock.requested_ids(Endpoint::Bookings)[0].len(), 50);
 }

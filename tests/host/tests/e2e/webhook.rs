@@ -8,43 +8,81 @@ use serde_json::json;
 use crate::harness::{AppConfig, WEBHOOK_TOKEN};
 use crate::Env;
 
-const SEED_CURL: &str = r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+const SEED_CURL: &str =
+    r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
 
 #[test]
 fn bearer_token_is_required_when_configured() {
-    let env = Env::start_with("auth", AppConfig { webhook_token: WEBHOOK_TOKEN.into(), ..AppConfig::default() });
+    let env = Env::start_with(
+        "auth",
+        AppConfig {
+            webhook_token: WEBHOOK_TOKEN.into(),
+            ..AppConfig::default()
+        },
+    );
     let (status, body) = env.webhook(SEED_CURL, None);
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
     let (status, body) = env.webhook(SEED_CURL, Some("wrong-token"));
     assert_eq!(status, 401, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("invalid"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("invalid"),
+        "{body}"
+    );
     let due: i64 = env.redis().zcard("b24:due").unwrap();
     assert_eq!(due, 0, "rejected deliveries enqueue nothing");
     let (status, body) = env.webhook(SEED_CURL, Some(WEBHOOK_TOKEN));
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["received"], json!(true));
-    assert!(chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok(), "{body}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap()).is_ok(),
+        "{body}"
+    );
 }
 
 #[test]
 fn bad_bodies_get_clear_json_errors_and_nothing_is_enqueued() {
     let env = Env::start("badbody");
     let (status, body) = env.webhook("{not json", None);
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_json")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_json")),
+        "{body}"
+    );
     let (status, body) = env.webhook("\"just a string\"", None);
     assert_eq!(status, 400, "{body}");
-    let big = format!(r#"{{"booking":{{"id":1}},"pad":"{}"}}"#, "x".repeat(1024 * 1024 + 10));
+    let big = format!(
+        r#"{{"booking":{{"id":1}},"pad":"{}"}}"#,
+        "x".repeat(1024 * 1024 + 10)
+    );
     let (status, body) = env.webhook(big, None);
-    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
     let (status, body) = env.webhook(r#"{"booking":{"status":"confirmed"}}"#, None);
     assert_eq!(status, 202, "{body}");
-    assert!(body["skipped"].as_str().unwrap().contains("missing bookingId"), "{body}");
+    assert!(
+        body["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("missing bookingId"),
+        "{body}"
+    );
     let mut redis = env.redis();
     assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
     assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 1);
     let response = env.get_raw("/api/webhooks/beds24", None);
     assert_eq!(response.status().as_u16(), 405);
-    let wrong_method = reqwest::blocking::Client::new().put(env.app.url("/api/webhooks/beds24")).body("{}").send().unwrap();
+    let wrong_method = reqwest::blocking::Client::new()
+        .put(env.app.url("/api/webhooks/beds24"))
+        .body("{}")
+        .send()
+        .unwrap();
     assert_eq!(wrong_method.status().as_u16(), 405);
 }
 
@@ -74,6 +112,9 @@ fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
     let logs = env.app.log_text();
     assert!(logs.contains("\"bookingId\":\"82279106\""), "{logs}");
     for secret in ["Zelda", "zelda.secret@example.com", "600 111 222"] {
-        assert!(!logs.contains(secret), "guest data {secret:?} leaked into logs");
+        assert!(
+            !logs.contains(secret),
+            "guest data {secret:?} leaked into logs"
+        );
     }
 }

@@ -1,0 +1,67 @@
+//! beds24-bench: the benchmark command of beds24-sync (`scripts/bench`), writing its table to BENCHMARKS.md.
+//!
+//! Runs the real components on the test host with a private Redis, a fresh Postgres database
+//! and the mock Beds24, and measures: webhook acknowledgement next to a no-op component (1),
+//! end-to-end sync next to Postgres's own upsert rate (2), Beds24 calls per booking (3) and
+//! memory (4). Every target is a ratio or a bound measured in the same run.
+
+pub mod ack;
+pub mod app;
+pub mod economy;
+pub mod load;
+pub mod memory;
+pub mod native;
+pub mod options;
+pub mod procs;
+pub mod report;
+pub mod sync;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+pub use options::{Mode, Options};
+pub use report::{expected_keys, Row, Status};
+
+/// What a run produced.
+pub struct Summary {
+    pub rows: Vec<Row>,
+    /// The file the table was written to.
+    pub out: PathBuf,
+    pub text: String,
+}
+
+/// Run every benchmark of `options.mode` and write the table to `options.out`.
+pub fn run(options: &Options) -> Result<Summary> {
+    options.check_inputs()?;
+    let sizes = options.mode.sizes();
+    let header = report::Header::collect(options);
+    let (mut rows, mut details) = (Vec::new(), Vec::new());
+
+    eprintln!(
+        "bench: starting Redis, Postgres database, mock Beds24 and the test host ({})",
+        options.host_bin.display()
+    );
+    let mut app = app::App::start(options)?;
+    ack::run(&mut app, &sizes, &mut rows, &mut details)?;
+    let app_memory = sync::run(&mut app, &sizes, &mut rows, &mut details)?;
+    economy::run(&mut app, &sizes, &mut rows, &mut details)?;
+    app.host.check_alive()?;
+    let peak = app.host.peak_rss_kib();
+    drop(app);
+
+    memory::queue_row(sizes.memory_jobs, &mut rows)?;
+    memory::host_row(peak, &mut rows);
+    memory::app_row(&app_memory, &mut rows);
+
+    let text = report::render(&header, &rows, &details);
+    if let Some(dir) = options.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&options.out, &text)?;
+    Ok(Summary {
+        rows,
+        out: options.out.clone(),
+        text,
+    })
+}

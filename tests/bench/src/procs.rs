@@ -1,0 +1,341 @@
+//! Process starters for the bench: a private redis-server, a fresh Postgres database and the test host.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Token the bench sends with every webhook (the app is configured to require it).
+pub const WEBHOOK_TOKEN: &str = "bench-webhook-token";
+const ADMIN_TOKEN: &str = "bench-admin-token";
+/// Host log lines kept for error messages (the host logs every job: keep memory bounded).
+const LOG_TAIL: usize = 200;
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Poll `check` every 20 ms until it returns Some, failing after `timeout`.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Result<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return Ok(value);
+        }
+        if start.elapsed() > timeout {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A redis-server of our own on a free port, so the bench neither sees nor disturbs other users.
+pub struct RedisServer {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// `appendonly yes` (everysec) like production (`scripts/run`), expiry events on.
+    pub fn start(appendonly: bool) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--appendonly",
+                if appendonly { "yes" } else { "no" },
+                "--notify-keyspace-events",
+                "Ex",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("redis-server must be installed (scripts/services installs it)")?;
+        let server = RedisServer {
+            port,
+            child,
+            _dir: dir,
+        };
+        wait_for("redis-server to answer", Duration::from_secs(10), || {
+            server.connection(0).ok()
+        })?;
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn connection(&self, db: u8) -> redis::RedisResult<redis::Connection> {
+        redis::Client::open(format!("{}/{db}", self.url()))?
+            .get_connection_with_timeout(Duration::from_secs(2))
+    }
+
+    /// `INFO memory` → `used_memory` in bytes.
+    pub fn used_memory(&self) -> Result<u64> {
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut self.connection(0)?)?;
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("INFO memory has no used_memory")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database in the shared Postgres server, dropped afterwards.
+pub struct Database {
+    pub name: String,
+    admin_url: String,
+}
+
+impl Database {
+    pub fn create(tag: &str) -> Result<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_ADMIN_URL")
+            .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("b24_bench_{tag}_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .context("Postgres must be running on 127.0.0.1:5432 (scripts/services starts it)")?;
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        Ok(Database { name, admin_url })
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "{}/{}",
+            self.admin_url.rsplit_once('/').map_or("", |p| p.0),
+            self.name
+        )
+    }
+
+    pub fn client(&self) -> Result<postgres::Client> {
+        Ok(postgres::Client::connect(&self.url(), postgres::NoTls)?)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Where the test host finds things, and what it talks to.
+pub struct HostSetup<'a> {
+    pub binary: &'a Path,
+    pub manifest: &'a Path,
+    pub wasm_dir: &'a Path,
+    pub redis: &'a RedisServer,
+    pub database_url: String,
+    pub beds24_base_url: String,
+    pub beds24_origin: String,
+    pub beds24_token: String,
+}
+
+/// One running `spin-test-host` (the `spin up` stand-in) and the tail of its output.
+pub struct Host {
+    pub base: String,
+    child: Child,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    _runtime_config: tempfile::NamedTempFile,
+}
+
+impl Host {
+    /// Start it with every variable `tests/host/tests/e2e/harness.rs` sets, and wait until it listens.
+    pub fn start(setup: &HostSetup<'_>) -> Result<Host> {
+        let mut runtime_config = tempfile::NamedTempFile::new()?;
+        writeln!(
+            runtime_config,
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"",
+            setup.redis.url()
+        )?;
+        let mut child = Command::new(setup.binary)
+            .arg("--manifest")
+            .arg(setup.manifest)
+            .arg("--runtime-config")
+            .arg(runtime_config.path())
+            .arg("--wasm-dir")
+            .arg(setup.wasm_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "SPIN_VARIABLE_DATABASE_URL",
+                format!("{}?sslmode=disable", setup.database_url),
+            )
+            .env("SPIN_VARIABLE_REDIS_URL", setup.redis.url())
+            .env(
+                "SPIN_VARIABLE_REDIS_HOST",
+                format!("127.0.0.1:{}", setup.redis.port),
+            )
+            .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:5432")
+            .env("SPIN_VARIABLE_BEDS24_API_URL", &setup.beds24_base_url)
+            .env("SPIN_VARIABLE_BEDS24_API_ORIGIN", &setup.beds24_origin)
+            .env("SPIN_VARIABLE_BEDS24_TOKEN", &setup.beds24_token)
+            .env("SPIN_VARIABLE_BEDS24_WRITE_REFRESH_TOKEN", "")
+            .env("SPIN_VARIABLE_BEDS24_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
+            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("SPIN_VARIABLE_RETRY_DELAYS", "5,25,125")
+            .env("SPIN_VARIABLE_JOB_LEASE_SECONDS", "30")
+            .env("SPIN_VARIABLE_BATCH_SIZE", "50")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start the test host {}", setup.binary.display()))?;
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().context("host stdout")?;
+        let stderr = child.stderr.take().context("host stderr")?;
+        // Keep draining both pipes for the whole run: a full pipe would stall the host.
+        for (stream, tx) in [
+            (Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)),
+            (Box::new(stderr), None),
+        ] {
+            let tail = Arc::clone(&tail);
+            std::thread::spawn(move || {
+                let echo = std::env::var_os("BENCH_ECHO").is_some();
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let (Some(tx), Some(url)) =
+                        (&tx, line.strip_prefix("spin-test-host: listening on "))
+                    {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                    if echo {
+                        eprintln!("{line}");
+                    }
+                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if tail.len() == LOG_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            });
+        }
+        let mut host = Host {
+            base: String::new(),
+            child,
+            tail,
+            _runtime_config: runtime_config,
+        };
+        match rx.recv_timeout(Duration::from_secs(180)) {
+            Ok(base) => host.base = base,
+            Err(_) => bail!(
+                "the test host did not start; its output:\n{}",
+                host.log_tail()
+            ),
+        }
+        Ok(host)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn log_tail(&self) -> String {
+        self.tail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Fails when the host has exited (it exits when its Redis connection drops).
+    pub fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "the test host exited ({status}); its output:\n{}",
+                self.log_tail()
+            );
+        }
+        Ok(())
+    }
+
+    /// CPU time (user + system) the host has used, in clock ticks.
+    fn cpu_ticks(&self) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    }
+
+    /// Wait until the host has used under 10 % of a core for two 200 ms windows in a row, so that
+    /// leftover work (the worker's backlog of wake-up messages) does not leak into the next measurement.
+    pub fn wait_quiet(&self, timeout: Duration) {
+        let start = Instant::now();
+        let mut quiet = 0;
+        let mut last = self.cpu_ticks();
+        while quiet < 2 && start.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = self.cpu_ticks();
+            quiet = match (last, now) {
+                (Some(a), Some(b)) if b.saturating_sub(a) <= 2 => quiet + 1,
+                _ => 0,
+            };
+            last = now;
+        }
+    }
+
+    /// `VmHWM` (peak resident set) of the host, in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository root (this crate lives in `tests/bench`).
+pub fn repo_root() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    dir.canonicalize().unwrap_or(dir)
+}

@@ -1,0 +1,219 @@
+//! The result table: rows with targets and MET / NOT MET, rendered as BENCHMARKS.md with date, machine, commit and command.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use crate::options::{Mode, Options};
+use crate::procs::repo_root;
+
+/// Whether a row meets its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Met,
+    NotMet,
+    /// Measured for information; the issue sets no target.
+    Info,
+}
+
+impl Status {
+    pub fn from_check(met: bool) -> Status {
+        if met {
+            Status::Met
+        } else {
+            Status::NotMet
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Status::Met => "**MET**",
+            Status::NotMet => "**NOT MET**",
+            Status::Info => "info",
+        }
+    }
+}
+
+/// One line of the table.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Stable key (`1.ack.c8.throughput`, …): the smoke test looks rows up by it.
+    pub key: String,
+    pub what: String,
+    pub measured: String,
+    /// The same-run reference the ratio is taken against ("–" when the target is absolute).
+    pub reference: String,
+    pub ratio: String,
+    pub target: String,
+    pub status: Status,
+    /// Likely reason, printed under the table when the target is not met.
+    pub why_not: Option<&'static str>,
+}
+
+/// Every row key a run of `mode` must produce.
+pub fn expected_keys(mode: Mode) -> Vec<String> {
+    let mut keys = Vec::new();
+    for c in mode.sizes().concurrency {
+        keys.push(format!("1.ack.c{c}.throughput"));
+        keys.push(format!("1.ack.c{c}.p99"));
+    }
+    for key in [
+        "2.sync.0ms",
+        "2.sync.200ms",
+        "3a.burst",
+        "3b.distinct.0ms",
+        "3b.distinct.200ms",
+    ] {
+        keys.push(key.to_owned());
+    }
+    for key in ["4a.redis.queue", "4b.host.rss", "4c.redis.e2e"] {
+        keys.push(key.to_owned());
+    }
+    keys
+}
+
+/// Facts about the run printed above the table.
+pub struct Header {
+    pub date: String,
+    pub machine: String,
+    pub commit: String,
+    pub command: String,
+    pub mode: Mode,
+}
+
+impl Header {
+    pub fn collect(options: &Options) -> Header {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.strip_prefix("model name")
+                        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+                })
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let mem_gib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.strip_prefix("MemTotal:")
+                        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+                })
+            })
+            .and_then(|kib| kib.parse::<f64>().ok())
+            .map_or(String::new(), |kib| {
+                format!(", {:.0} GiB RAM", kib / 1024.0 / 1024.0)
+            });
+        Header {
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            machine: format!("nproc {cpus}, {model}{mem_gib}"),
+            commit: commit(),
+            command: options.command.clone(),
+            mode: options.mode,
+        }
+    }
+}
+
+/// `git rev-parse --short HEAD`, marked when the work tree had uncommitted changes.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(repo_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return "unknown (not a git checkout)".into();
+    };
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|o| !o.stdout.is_empty());
+    if dirty {
+        format!("{head} (plus uncommitted changes)")
+    } else {
+        head
+    }
+}
+
+/// Render the whole file.
+pub fn render(header: &Header, rows: &[Row], details: &[String]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmarks\n");
+    let _ = writeln!(
+        out,
+        "Written by `scripts/bench` (crate `tests/bench`): the real components on the test host \
+         (`spin-test-host`, wasmtime) with a private `redis-server`, a fresh Postgres database and the \
+         mock Beds24, all on loopback. Targets are ratios to a reference measured in the same run on \
+         the same machine. Not part of the test suite's pass/fail.\n"
+    );
+    let _ = writeln!(out, "- Date: {}", header.date);
+    let _ = writeln!(out, "- Machine: {}", header.machine);
+    let _ = writeln!(out, "- Commit: `{}`", header.commit);
+    let _ = writeln!(out, "- Command: `{}`", header.command);
+    let _ = writeln!(out, "- Mode: {}\n", header.mode.name());
+    let met = rows.iter().filter(|r| r.status == Status::Met).count();
+    let judged = rows.iter().filter(|r| r.status != Status::Info).count();
+    let _ = writeln!(out, "**{met} of {judged} targets met.**\n");
+    let _ = writeln!(
+        out,
+        "| key | benchmark | measured | same-run reference | ratio | target | status |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            r.key,
+            r.what,
+            r.measured,
+            r.reference,
+            r.ratio,
+            r.target,
+            r.status.label()
+        );
+    }
+    let missed: Vec<&Row> = rows.iter().filter(|r| r.status == Status::NotMet).collect();
+    if !missed.is_empty() {
+        let _ = writeln!(out, "\n## Targets not met: likely reasons\n");
+        for r in missed {
+            let _ = writeln!(
+                out,
+                "- `{}`: {}",
+                r.key,
+                r.why_not.unwrap_or("not analysed yet.")
+            );
+        }
+    }
+    if !details.is_empty() {
+        let _ = writeln!(out, "\n## Details of this run\n");
+        for d in details {
+            let _ = writeln!(out, "- {d}");
+        }
+    }
+    let _ = writeln!(out, "\n## How each row is measured\n\n{METHOD}");
+    out
+}
+
+const METHOD: &str = "\
+- **1 (acknowledgement)**: a tokio + reqwest load generator keeps `c` keep-alive connections busy \
+POSTing realistic Beds24 v2 bodies (booking with personal data, invoice and info items, ~3 KiB), \
+a new bookingId per request, with the bearer token, for a fixed time after a warm-up; latencies go \
+into an HDR histogram. The same bodies go to `/noop` (`components/noop`, served by the same host \
+from the bench manifest: `spin.toml` plus one route) right before. The worker is paused \
+(`b24:paused`) so that only acknowledgement is measured; every webhook still wakes it (one \
+invocation per wake-up, as in Spin). The host is left to go idle between runs.
+- **2 (end-to-end)**: N distinct bookings are loaded into the mock, then N webhooks are sent at \
+concurrency 32; the clock runs from the first webhook until `count(*)` of `\"Booking\"` reaches N \
+(polled every 20 ms). The reference is the same N bookings mapped with `mapping::map_booking` and \
+written with `db::upsert_rows` in batches of 50 over one native Postgres connection (upserts only \
+timed). At 200 ms every mock request waits 200 ms first.
+- **3 (economy)**: the mock's request counters. (a) 20 webhooks for one booking sent at once; \
+fetches = `GET /bookings` requests naming it. (b) N distinct bookings sent at concurrency 32; all \
+Beds24 calls (bookings, messages, properties) divided by N.
+- **4 (memory)**: (a) a separate redis-server; jobs go through the core's queue scripts \
+(`Queue::enqueue`, `claim` in batches, `complete`) over a native connection, pipelined; \
+`INFO memory` `used_memory` once the bounded history is full (1,000 jobs) and at the end. \
+(b) `VmHWM` of the test host process after all the runs above. (c) `used_memory` of the app's \
+Redis before and after the 0 ms end-to-end run, per synced booking.";

@@ -1,0 +1,488 @@
+//! docs/openapi.yaml against the running app: every documented operation is served, answers
+//! a documented status with a body matching its schema, and refuses a missing token where
+//! one is required; every spin.toml route and every admin router arm is documented.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mock_beds24::{Fault, Times};
+use serde_json::{json, Value};
+
+use crate::harness::{wait_for, AppConfig, ADMIN_TOKEN, WEBHOOK_TOKEN};
+use crate::Env;
+
+const METHODS: [&str; 5] = ["get", "head", "post", "put", "delete"];
+/// A booking that is synced, and one left dead, for the path parameters.
+const SYNCED: &str = "9201";
+const DEAD: &str = "9202";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn document() -> Value {
+    let text =
+        std::fs::read_to_string(repo().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
+    let doc: Value = serde_yaml_ng::from_str(&text).expect("docs/openapi.yaml is valid YAML");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.0")),
+        "an OpenAPI 3.0 document"
+    );
+    doc
+}
+
+/// Follow a local `$ref` (all of ours point into `#/components`).
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let target = doc
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+            resolve(doc, target)
+        }
+        None => value,
+    }
+}
+
+/// A deliberately small JSON Schema (OpenAPI 3.0 dialect) check: type, nullable, enum,
+/// required, properties, additionalProperties, items, allOf / oneOf / anyOf, date-time.
+fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    if value.is_null() && schema["nullable"] == json!(true) {
+        return;
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        validate(doc, part, value, at, errors);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(choices) = schema[key].as_array() {
+            let fits = choices.iter().any(|choice| {
+                let mut inner = Vec::new();
+                validate(doc, choice, value, at, &mut inner);
+                inner.is_empty()
+            });
+            if !fits {
+                errors.push(format!("{at}: {value} matches none of {key}"));
+            }
+        }
+    }
+    if let Some(kind) = schema["type"].as_str() {
+        let ok = match kind {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            other => panic!("unknown schema type {other}"),
+        };
+        if !ok {
+            errors.push(format!("{at}: expected {kind}, got {value}"));
+            return;
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        if !allowed.contains(value) {
+            errors.push(format!("{at}: {value} is not one of {allowed:?}"));
+        }
+    }
+    if schema["format"] == json!("date-time") {
+        if let Some(text) = value.as_str() {
+            if chrono::DateTime::parse_from_rfc3339(text).is_err() {
+                errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
+            }
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for key in schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !object.contains_key(key) {
+                errors.push(format!("{at}: missing required {key:?}"));
+            }
+        }
+        for (key, item) in object {
+            let path = format!("{at}.{key}");
+            match schema["properties"].get(key) {
+                Some(property) => validate(doc, property, item, &path, errors),
+                None if schema["additionalProperties"].is_object() => {
+                    validate(doc, &schema["additionalProperties"], item, &path, errors)
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (n, item) in array.iter().enumerate() {
+            validate(doc, items, item, &format!("{at}[{n}]"), errors);
+        }
+    }
+}
+
+/// One documented operation, ready to send.
+struct Operation {
+    method: String,
+    template: String,
+    url_path: String,
+    token: Option<&'static str>,
+    /// Whether some security alternative needs no token.
+    open: bool,
+    body: Option<Value>,
+    responses: Value,
+}
+
+impl Operation {
+    fn name(&self) -> String {
+        format!("{} {}", self.method.to_uppercase(), self.template)
+    }
+
+    /// Run order: reads first, then retry (needs the dead job), then the other actions.
+    fn rank(&self) -> u8 {
+        match (self.method.as_str(), self.template.as_str()) {
+            ("get" | "head", _) => 0,
+            (_, t) if t.ends_with("/retry") => 1,
+            (_, t) if t.contains("/purge/") => 3,
+            (_, t) if t.ends_with("/resume") => 4,
+            _ => 2,
+        }
+    }
+}
+
+fn example_of(doc: &Value, parameter: &Value) -> String {
+    let schema = resolve(doc, &parameter["schema"]);
+    let value = parameter
+        .get("example")
+        .or_else(|| schema.get("example"))
+        .or_else(|| schema["enum"].get(0));
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => panic!(
+            "parameter {} has no example or enum to send",
+            parameter["name"]
+        ),
+    }
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut out = Vec::new();
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let parameters: Vec<&Value> = item["parameters"]
+                .as_array()
+                .into_iter()
+                .chain(op["parameters"].as_array())
+                .flatten()
+                .map(|p| resolve(doc, p))
+                .collect();
+            let mut url_path = template.clone();
+            let mut query = Vec::new();
+            for parameter in &parameters {
+                let name = parameter["name"].as_str().unwrap();
+                match parameter["in"].as_str() {
+                    Some("path") => {
+                        let value = if name == "bookingId" {
+                            DEAD.to_owned()
+                        } else {
+                            example_of(doc, parameter)
+                        };
+                        url_path = url_path.replace(&format!("{{{name}}}"), &value);
+                    }
+                    Some("query") if parameter["required"] == json!(true) => {
+                        query.push(format!("{name}={}", example_of(doc, parameter)))
+                    }
+                    _ => {}
+                }
+            }
+            assert!(
+                !url_path.contains('{'),
+                "{template}: a path parameter is not declared"
+            );
+            if !query.is_empty() {
+                url_path = format!("{url_path}?{}", query.join("&"));
+            }
+            let security = op
+                .get("security")
+                .unwrap_or(&doc["security"])
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let open = security.is_empty()
+                || security
+                    .iter()
+                    .any(|r| r.as_object().is_some_and(|o| o.is_empty()));
+            let scheme = security
+                .iter()
+                .filter_map(|r| r.as_object()?.keys().next().cloned())
+                .next();
+            let token = scheme.map(|s| match s.as_str() {
+                "adminToken" => ADMIN_TOKEN,
+                "webhookToken" => WEBHOOK_TOKEN,
+                other => panic!("unknown security scheme {other}"),
+            });
+            let body = op["requestBody"]["content"]["application/json"]
+                .get("example")
+                .cloned();
+            if op["requestBody"]["required"] == json!(true) {
+                assert!(
+                    body.is_some(),
+                    "{method} {template}: a required body needs an example"
+                );
+            }
+            let responses = op["responses"].clone();
+            assert!(
+                responses.as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {template}: no responses"
+            );
+            out.push(Operation {
+                method: method.into(),
+                template: template.clone(),
+                url_path,
+                token,
+                open,
+                body,
+                responses,
+            });
+        }
+    }
+    out.sort_by_key(Operation::rank);
+    out
+}
+
+fn send(env: &Env, op: &Operation, token: Option<&str>) -> (u16, String, String) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let method = reqwest::Method::from_bytes(op.method.to_uppercase().as_bytes()).unwrap();
+    let mut request = client.request(method, env.app.url(&op.url_path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = &op.body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request
+        .send()
+        .unwrap_or_else(|e| panic!("{}: {e}", op.name()));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, content_type, response.text().unwrap_or_default())
+}
+
+/// The status is documented, and the body fits the documented media type and schema.
+fn check_response(
+    doc: &Value,
+    op: &Operation,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> Result<(), String> {
+    let name = op.name();
+    let documented = op
+        .responses
+        .get(status.to_string())
+        .or_else(|| op.responses.get(format!("{}XX", status / 100)));
+    let Some(response) = documented
+        .or_else(|| op.responses.get("default"))
+        .map(|r| resolve(doc, r))
+    else {
+        return Err(format!(
+            "{name}: status {status} is not documented (body {body})"
+        ));
+    };
+    let Some(content) = response["content"].as_object() else {
+        return Ok(());
+    };
+    if op.method == "head" {
+        return Ok(());
+    }
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let Some(entry) = content.get(media) else {
+        return Err(format!(
+            "{name}: {status} answered {content_type:?}, documented {:?}",
+            content.keys()
+        ));
+    };
+    match media {
+        "application/json" => {
+            let value: Value = serde_json::from_str(body)
+                .map_err(|e| format!("{name}: {status} body is not JSON: {e}"))?;
+            let mut errors = Vec::new();
+            validate(doc, &entry["schema"], &value, "$", &mut errors);
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name}: {status} body does not fit its schema:\n  {}\n{value:#}",
+                    errors.join("\n  ")
+                ))
+            }
+        }
+        "text/html" if !body.to_ascii_lowercase().starts_with("<!doctype html") => {
+            Err(format!("{name}: not an HTML page"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn every_documented_operation_is_served_as_documented() {
+    let doc = document();
+    let config = AppConfig {
+        retry_delays: "0.2".into(),
+        webhook_token: WEBHOOK_TOKEN.into(),
+        ..AppConfig::default()
+    };
+    let env = Env::start_with("openapi", config);
+    env.mock.booking_from_fixture(9201u64, |_| {});
+    env.mock.booking_from_fixture(9202u64, |_| {});
+    env.mock
+        .set_fault(Some(9202), Fault::Status(503), Times::Always);
+    for id in [SYNCED, DEAD] {
+        assert_eq!(
+            env.webhook(format!(r#"{{"bookingId":{id}}}"#), Some(WEBHOOK_TOKEN))
+                .0,
+            202
+        );
+    }
+    env.wait_booking(SYNCED, Duration::from_secs(20), |_| true);
+    wait_for("the dead job", Duration::from_secs(20), || {
+        (env.stats()["dead"] == json!(1)).then_some(())
+    });
+
+    let operations = operations(&doc);
+    assert!(
+        operations.len() >= 17,
+        "only {} operations documented",
+        operations.len()
+    );
+    let mut failures = Vec::new();
+    for op in &operations {
+        let (status, content_type, body) = send(&env, op, op.token);
+        if !(200..300).contains(&status) {
+            failures.push(format!(
+                "{}: expected success with the documented example, got {status} {body}",
+                op.name()
+            ));
+        }
+        if let Err(e) = check_response(&doc, op, status, &content_type, &body) {
+            failures.push(e);
+        }
+        if !op.open {
+            let (status, content_type, body) = send(&env, op, None);
+            if status != 401 {
+                failures.push(format!(
+                    "{} without a token: expected 401, got {status} {body}",
+                    op.name()
+                ));
+            } else if let Err(e) = check_response(&doc, op, status, &content_type, &body) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // The retry really revived the dead job (it was not answered from a stale route).
+    let stats = env.stats();
+    assert_eq!(stats["totals"]["replayed"], json!(1), "{stats}");
+}
+
+/// A documented path is reachable through a spin.toml route; every route is documented.
+#[test]
+fn spin_routes_and_the_admin_router_are_all_documented() {
+    let doc = document();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repo().join("spin.toml")).unwrap()).unwrap();
+    let routes: Vec<&str> = manifest["trigger"]["http"]
+        .as_array()
+        .expect("[[trigger.http]]")
+        .iter()
+        .map(|t| t["route"].as_str().expect("route"))
+        .collect();
+    let serves = |route: &str, path: &str| match route.strip_suffix("/...") {
+        Some(prefix) => path == prefix || path.starts_with(&format!("{prefix}/")),
+        None => path == route,
+    };
+    for route in &routes {
+        assert!(
+            paths.iter().any(|p| serves(route, p)),
+            "spin.toml route {route} has no documented path"
+        );
+    }
+    for path in &paths {
+        assert!(
+            routes.iter().any(|r| serves(r, path)),
+            "documented {path} is not routed by spin.toml"
+        );
+    }
+
+    // The admin component's own router: each `(Method::X, ["seg", id, …])` arm is documented.
+    let router = std::fs::read_to_string(repo().join("components/admin/src/lib.rs")).unwrap();
+    let mut arms = 0;
+    for line in router
+        .lines()
+        .filter(|l| l.contains("(Method::") && l.contains("=>"))
+    {
+        let methods: Vec<String> = line
+            .split("Method::")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_alphabetic)
+                    .collect::<String>()
+                    .to_lowercase()
+            })
+            .collect();
+        for group in line
+            .split('[')
+            .skip(1)
+            .filter_map(|g| g.split_once(']').map(|(inside, _)| inside))
+        {
+            let segments: Vec<Option<String>> = group
+                .split(',')
+                .map(str::trim)
+                .map(|s| {
+                    s.strip_prefix('"')
+                        .and_then(|s| s.strip_suffix('"'))
+                        .map(str::to_owned)
+                })
+                .collect();
+            for method in &methods {
+                arms += 1;
+                let documented = paths.iter().any(|path| {
+                    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                    parts.len() == segments.len()
+                        && parts.iter().zip(&segments).all(|(part, seg)| match seg {
+                            Some(literal) => part == literal,
+                            None => part.starts_with('{'),
+                        })
+                        && doc["paths"][path.as_str()].get(method.as_str()).is_some()
+                });
+                assert!(
+                    documented,
+                    "admin router arm {method} /{group} is not documented: {line}"
+                );
+            }
+        }
+    }
+    assert!(arms >= 15, "parsed only {arms} admin router arms");
+}
