@@ -44,15 +44,22 @@ pub struct Options {
     /// instead of its `source` path relative to the manifest.
     #[arg(long)]
     pub wasm_dir: Option<PathBuf>,
+    /// Run only these components and their triggers, like Spin's (experimental)
+    /// `spin up --component-id`; repeatable. Default: all.
+    #[arg(long = "component-id")]
+    pub component_ids: Vec<String>,
 }
 
 /// Runs the app until a trigger fails (e.g. the Redis connection drops).
 pub async fn run(opts: Options) -> Result<()> {
-    let app = App::load(
+    let mut app = App::load(
         &opts.manifest,
         opts.runtime_config.as_deref(),
         opts.wasm_dir.as_deref(),
     )?;
+    if !opts.component_ids.is_empty() {
+        app.retain_components(&opts.component_ids)?;
+    }
     let runtime = Arc::new(Runtime::load(&app)?);
     let http = Arc::new(HttpTrigger::new(&app, runtime.clone())?);
     let redis = Arc::new(RedisTrigger::new(&app, runtime)?);

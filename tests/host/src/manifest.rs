@@ -179,6 +179,25 @@ impl App {
             .with_context(|| format!("invalid application {}", manifest.display()))
     }
 
+    /// Keeps only the named components and the triggers that lead to them
+    /// (`spin up --component-id a --component-id b`).
+    pub fn retain_components(&mut self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            ensure!(self.components.contains_key(id), "--component-id {id:?}: no such component");
+        }
+        let keep = |id: &str| ids.iter().any(|k| k == id);
+        self.components.retain(|id, _| keep(id));
+        self.redis_triggers.retain(|t| keep(&t.component));
+        let routes: Vec<(String, String)> = self
+            .router
+            .list()
+            .filter(|(_, component)| keep(component))
+            .map(|(route, component)| (route.to_owned(), component.to_owned()))
+            .collect();
+        self.router = Router::build(routes.iter().map(|(r, c)| (r.as_str(), c.as_str())))?;
+        Ok(())
+    }
+
     /// Parses manifest and runtime config text and resolves all templates.
     pub fn parse(manifest: &str, runtime_config: Option<&str>, opts: &LoadOptions) -> Result<Self> {
         let raw: RawManifest = toml::from_str(manifest).context("cannot parse spin.toml")?;

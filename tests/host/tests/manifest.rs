@@ -305,3 +305,40 @@ fn allowed_host_forms() {
     // A denial is reported (stderr) and answered false.
     assert!(!h.check("web", "https://denied.test/", "https"));
 }
+
+#[test]
+fn component_id_keeps_only_those_components_and_their_triggers() {
+    let mut app = parse_app_for_selection();
+    app.retain_components(&["web".to_owned()]).unwrap();
+    assert_eq!(app.components.keys().collect::<Vec<_>>(), ["web"]);
+    assert!(app.redis_triggers.is_empty());
+    assert!(app.router.route("/hello").is_some());
+    let mut app = parse_app_for_selection();
+    app.retain_components(&["jobs".to_owned()]).unwrap();
+    assert!(app.router.route("/hello").is_none());
+    assert_eq!(app.redis_triggers.len(), 1);
+    assert!(parse_app_for_selection().retain_components(&["nope".to_owned()]).is_err());
+}
+
+fn parse_app_for_selection() -> spin_test_host::manifest::App {
+    let manifest = r#"
+spin_manifest_version = 2
+[application]
+name = "sel"
+[application.trigger.redis]
+address = "redis://127.0.0.1:6379"
+[[trigger.http]]
+route = "/hello"
+component = "web"
+[[trigger.redis]]
+channel = "c"
+component = "jobs"
+[component.web]
+source = "web.wasm"
+[component.jobs]
+source = "jobs.wasm"
+"#;
+    let env = |_: &str| None;
+    let opts = spin_test_host::manifest::LoadOptions { manifest_dir: std::path::Path::new("."), wasm_dir: None, env: &env };
+    spin_test_host::manifest::App::parse(manifest, None, &opts).unwrap()
+}

@@ -149,6 +149,14 @@ impl Database {
         )
     }
 
+    /// The URL with the port replaced (to go through a proxy).
+    pub fn url_via(&self, port: Option<u16>) -> String {
+        match port {
+            Some(port) => self.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")),
+            None => self.url(),
+        }
+    }
+
     pub fn client(&self) -> postgres::Client {
         postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
     }
@@ -227,6 +235,10 @@ pub struct AppConfig {
     pub token: Option<String>,
     pub refresh_token: Option<String>,
     pub batch_size: String,
+    /// Run only these components (`spin up --component-id …`); empty = all.
+    pub components: Vec<&'static str>,
+    /// Reach Postgres through this local port (a `TcpProxy`) instead of 5432.
+    pub pg_port: Option<u16>,
     /// Further `SPIN_VARIABLE_*` settings, e.g. ("BEDS24_TIMEOUT_SECONDS", "1").
     pub extra_env: Vec<(&'static str, String)>,
 }
@@ -241,6 +253,8 @@ impl Default for AppConfig {
             token: None,
             refresh_token: None,
             batch_size: "50".into(),
+            components: Vec::new(),
+            pg_port: None,
             extra_env: Vec::new(),
         }
     }
@@ -277,14 +291,14 @@ impl App {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env(
                 "SPIN_VARIABLE_DATABASE_URL",
-                format!("{}?sslmode=disable", db.url()),
+                format!("{}?sslmode=disable", db.url_via(config.pg_port)),
             )
             .env("SPIN_VARIABLE_REDIS_URL", redis.url())
             .env(
                 "SPIN_VARIABLE_REDIS_HOST",
                 format!("127.0.0.1:{}", redis.port),
             )
-            .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:5432")
+            .env("SPIN_VARIABLE_POSTGRES_HOST", format!("127.0.0.1:{}", config.pg_port.unwrap_or(5432)))
             .env("SPIN_VARIABLE_BEDS24_API_URL", mock.base_url())
             .env(
                 "SPIN_VARIABLE_BEDS24_API_ORIGIN",
@@ -311,6 +325,9 @@ impl App {
             .env("SPIN_VARIABLE_BATCH_SIZE", &config.batch_size)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for id in &config.components {
+            command.args(["--component-id", id]);
+        }
         for (name, value) in &config.extra_env {
             command.env(format!("SPIN_VARIABLE_{name}"), value);
         }

@@ -9,6 +9,7 @@ mod dashboard;
 mod lifecycle;
 mod openapi;
 mod outages;
+mod proxy;
 mod sync;
 mod webhook;
 

@@ -1,0 +1,56 @@
+//! A switchable TCP proxy, to take a real server "down" for one app without stopping it for others.
+
+use std::io;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub struct TcpProxy {
+    pub port: u16,
+    up: Arc<AtomicBool>,
+    live: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl TcpProxy {
+    /// Forward 127.0.0.1:<port> to 127.0.0.1:<target>.
+    pub fn start(target: u16) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let live = Arc::new(Mutex::new(Vec::new()));
+        let (up2, live2) = (Arc::clone(&up), Arc::clone(&live));
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
+                    live2.lock().unwrap().extend([c, s]);
+                }
+                pipe(&client, &server);
+                pipe(&server, &client);
+            }
+        });
+        TcpProxy { port, up, live }
+    }
+
+    /// Down: refuse new connections and cut the open ones. Up: forward again.
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, Ordering::SeqCst);
+        if !up {
+            for stream in self.live.lock().unwrap().drain(..) {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+}
+
+fn pipe(from: &TcpStream, to: &TcpStream) {
+    let (mut from, mut to) = (from.try_clone().unwrap(), to.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _: io::Result<u64> = io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
