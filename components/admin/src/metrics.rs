@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use beds24_spin_glue::now_ms;
 use beds24_sync_core::error_body::ApiError;
+use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::queue::{keys, Queue, QueueStats};
 use beds24_sync_core::store::{RedisExec, RedisValue};
 use beds24_sync_core::Action;
@@ -108,6 +109,12 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         .collect(),
     );
     family(
+        "jobs_duration_seconds",
+        "histogram",
+        "Time from claim to completion of successful jobs.",
+        duration_histogram(stats),
+    );
+    family(
         "jobs_oldest_waiting_seconds",
         "gauge",
         "Age of the job waiting longest.",
@@ -122,6 +129,20 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         );
     }
     out
+}
+
+/// Cumulative buckets from the per-bucket counters kept in Redis.
+fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
+    let mut samples = Vec::new();
+    let mut cumulative = 0.0;
+    let labels = DURATION_BUCKETS.iter().map(|le| le.to_string()).chain(["+Inf".to_owned()]);
+    for le in labels {
+        cumulative += stats.total(&format!("duration_bucket:{le}")) as f64;
+        samples.push((format!("_bucket{{type=\"webhook\",le=\"{le}\"}}"), cumulative));
+    }
+    samples.push(("_sum{type=\"webhook\"}".into(), stats.total("duration_ms_sum") as f64 / 1000.0));
+    samples.push(("_count{type=\"webhook\"}".into(), cumulative));
+    samples
 }
 
 pub fn credits(redis: &mut SpinRedis) -> Option<f64> {

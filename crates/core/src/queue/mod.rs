@@ -256,6 +256,8 @@ impl<'a, R: RedisExec> Queue<'a, R> {
                 .expect("record serializes")
                 .into(),
             (policy::COMPLETED_HISTORY as i64).into(),
+            policy::duration_bucket(record.duration_ms).into(),
+            record.duration_ms.max(0).into(),
         ];
         self.eval_text(
             scripts::COMPLETE,

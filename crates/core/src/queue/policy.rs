@@ -11,6 +11,19 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 /// Default number of due jobs one worker invocation claims at once.
 pub const DEFAULT_BATCH: usize = 50;
 
+/// Upper bounds (seconds) of the job duration histogram's buckets (`+Inf` implied).
+pub const DURATION_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// The smallest bucket a job duration falls in, as its `le` label.
+pub fn duration_bucket(duration_ms: i64) -> String {
+    let seconds = duration_ms as f64 / 1000.0;
+    DURATION_BUCKETS
+        .iter()
+        .find(|le| seconds <= **le)
+        .map(|le| le.to_string())
+        .unwrap_or_else(|| "+Inf".into())
+}
+
 /// When to try a failed job again: the seed's 5 s, 25 s, 125 s with ±10 % jitter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrySchedule {
@@ -149,6 +162,15 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_fall_in_the_smallest_bucket_that_holds_them() {
+        assert_eq!(duration_bucket(0), "0.05");
+        assert_eq!(duration_bucket(50), "0.05");
+        assert_eq!(duration_bucket(51), "0.1");
+        assert_eq!(duration_bucket(2_000), "2.5");
+        assert_eq!(duration_bucket(31_000), "+Inf");
+    }
 
     #[test]
     fn default_schedule_is_the_seeds_5_25_125_seconds() {

@@ -80,7 +80,7 @@ return out
 "#;
 
 /// KEYS: due, active, stats, completed-history.
-/// ARGV: prefix, id, claim, now_ms, record_json, completed_cap.
+/// ARGV: prefix, id, claim, now_ms, record_json, completed_cap, duration_bucket, duration_ms.
 /// Reply: "completed" | "requeued" (a webhook came in meanwhile) | "stale" (lease lost).
 pub const COMPLETE: &str = r#"
 local due, active, stats, completed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -92,6 +92,8 @@ end
 redis.call('ZREM', active, id)
 redis.call('DEL', prefix .. 'timer:lease:' .. id)
 redis.call('HINCRBY', stats, 'processed', 1)
+redis.call('HINCRBY', stats, 'duration_bucket:' .. ARGV[7], 1)
+redis.call('HINCRBY', stats, 'duration_ms_sum', ARGV[8])
 redis.call('LPUSH', completed, ARGV[5])
 redis.call('LTRIM', completed, 0, tonumber(ARGV[6]) - 1)
 if redis.call('HGET', job, 'rerun') == '1' then

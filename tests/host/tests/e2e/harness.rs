@@ -178,32 +178,21 @@ pub fn wasm_dir() -> PathBuf {
     let dir = std::env::var("SPIN_TEST_WASM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("target/wasm32-wasip2/release"));
-    let sources = newest_source(&repo_root());
-    for name in ["beds24_webhook", "beds24_worker", "beds24_admin"] {
-        let wasm = dir.join(format!("{name}.wasm"));
-        let built = std::fs::metadata(&wasm)
-            .and_then(|m| m.modified())
-            .unwrap_or_else(|_| {
-                panic!(
-                    "{} is missing: run scripts/build-components (or scripts/test)",
-                    wasm.display()
-                )
-            });
-        assert!(
-            built >= sources,
-            "{} is older than its sources: run scripts/build-components",
-            wasm.display()
-        );
+    for name in ["webhook", "worker", "admin"] {
+        let wasm = dir.join(format!("beds24_{name}.wasm"));
+        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap_or_else(|_| {
+            panic!("{} is missing: run scripts/build-components (or scripts/test)", wasm.display())
+        });
+        let inputs = [format!("components/{name}"), "crates".into(), "migrations".into()];
+        let sources = newest_source(&repo_root(), &inputs);
+        assert!(built >= sources, "{} is older than its sources: run scripts/build-components", wasm.display());
     }
     dir
 }
 
-fn newest_source(root: &Path) -> SystemTime {
+fn newest_source(root: &Path, dirs: &[String]) -> SystemTime {
     let mut newest = SystemTime::UNIX_EPOCH;
-    let mut stack: Vec<PathBuf> = ["components", "crates", "migrations"]
-        .iter()
-        .map(|d| root.join(d))
-        .collect();
+    let mut stack: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
     while let Some(path) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&path) else {
             continue;

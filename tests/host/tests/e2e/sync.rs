@@ -154,3 +154,26 @@ fn fifty_queued_bookings_sync_with_at_most_three_api_calls() {
     assert!(calls <= 3, "{calls} API calls for 50 bookings");
     assert_eq!(env.mock.requested_ids(Endpoint::Bookings)[0].len(), 50);
 }
+
+#[test]
+fn bookings_and_messages_are_read_across_pages() {
+    let env = Env::start("paging");
+    env.mock.set_page_size(4);
+    for id in 2000..2010u64 {
+        env.mock.booking_from_fixture(id, |_| {});
+        env.mock.add_message(json!({"id": id * 10, "bookingId": id, "message": "m", "source": "guest", "time": "2026-02-13T08:00:00Z", "read": false}));
+    }
+    redis::cmd("SET").arg("b24:paused").arg("1").exec(&mut env.redis()).unwrap();
+    for id in 2000..2010u64 {
+        assert_eq!(env.webhook(json!({"bookingId": id}).to_string(), None).0, 202);
+    }
+    assert_eq!(env.admin_post("/api/admin/queues/resume").0, 200);
+    let stats = env.wait_idle(WAIT);
+    assert_eq!(stats["totals"]["processed"], json!(10), "{stats}");
+    assert_eq!(env.mock.calls(Endpoint::Bookings), 3, "10 bookings in pages of 4");
+    assert_eq!(env.mock.calls(Endpoint::Messages), 3);
+    for id in 2000..2010u64 {
+        let row = env.booking(&id.to_string()).unwrap();
+        assert_eq!(row["messages"].as_array().unwrap().len(), 1, "{row}");
+    }
+}
