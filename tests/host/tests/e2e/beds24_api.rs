@@ -152,7 +152,9 @@ fn a_spent_budget_pauses_work_until_the_reset_without_using_tries() {
 
 #[test]
 fn each_error_class_lands_where_it_should() {
+    // One job per Beds24 call, so each fault hits only the booking it is set on.
     let config = AppConfig {
+        batch_size: "1".into(),
         retry_delays: "0.3,0.3,0.3".into(),
         extra_env: vec![("BEDS24_TIMEOUT_SECONDS", "1".into())],
         ..AppConfig::default()
