@@ -71,6 +71,21 @@ pub fn history(query: &str) -> Result<Response, ApiError> {
     ))
 }
 
+/// The job hash with its numeric fields as numbers.
+fn job_json(fields: std::collections::BTreeMap<String, String>) -> Value {
+    if fields.is_empty() {
+        return Value::Null;
+    }
+    let object = fields
+        .into_iter()
+        .map(|(key, value)| match value.parse::<i64>() {
+            Ok(n) if key != "id" => (key, json!(n)),
+            _ => (key, json!(value)),
+        })
+        .collect();
+    Value::Object(object)
+}
+
 /// Everything about one booking: its job (state, tries, timeline), its history, its row.
 pub fn detail(raw_id: &str) -> Result<Response, ApiError> {
     let id = BookingId::parse(raw_id)
@@ -98,7 +113,7 @@ pub fn detail(raw_id: &str) -> Result<Response, ApiError> {
         200,
         &json!({
             "bookingId": id,
-            "job": if fields.is_empty() { Value::Null } else { json!(fields) },
+            "job": job_json(fields),
             "timeline": timeline,
             "history": {"completed": completed, "failed": failed},
             "booking": row,

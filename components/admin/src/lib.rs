@@ -51,12 +51,38 @@ fn route(request: &Request) -> Result<Response, ApiError> {
         (Method::Post, ["api", "admin", "queues", "purge", what]) => actions::purge(what),
         (Method::Post, ["api", "admin", "queues", "pause"]) => actions::pause(true),
         (Method::Post, ["api", "admin", "queues", "resume"]) => actions::pause(false),
+        _ if known_path(&segments) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("{method} is not allowed on {path}"),
+        )),
         _ => Err(ApiError::new(
             404,
             "not_found",
             format!("no admin route {method} {path}"),
         )),
     }
+}
+
+/// Paths the router serves with some method (for 405 rather than 404).
+fn known_path(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["api", "health"]
+            | ["api", "health", "ready"]
+            | ["metrics"]
+            | ["api", "admin", "tick"]
+            | [
+                "api",
+                "admin",
+                "queues",
+                "stats" | "ui" | "dead" | "history" | "jobs" | "pause" | "resume"
+            ]
+            | ["api", "admin", "queues", "jobs", _]
+            | ["api", "admin", "queues", "dead", "replay"]
+            | ["api", "admin", "queues", "dead", _, "retry"]
+            | ["api", "admin", "queues", "purge", _]
+    )
 }
 
 fn is_ready_query(query: &str) -> bool {

@@ -135,12 +135,21 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
 fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
     let mut samples = Vec::new();
     let mut cumulative = 0.0;
-    let labels = DURATION_BUCKETS.iter().map(|le| le.to_string()).chain(["+Inf".to_owned()]);
+    let labels = DURATION_BUCKETS
+        .iter()
+        .map(|le| le.to_string())
+        .chain(["+Inf".to_owned()]);
     for le in labels {
         cumulative += stats.total(&format!("duration_bucket:{le}")) as f64;
-        samples.push((format!("_bucket{{type=\"webhook\",le=\"{le}\"}}"), cumulative));
+        samples.push((
+            format!("_bucket{{type=\"webhook\",le=\"{le}\"}}"),
+            cumulative,
+        ));
     }
-    samples.push(("_sum{type=\"webhook\"}".into(), stats.total("duration_ms_sum") as f64 / 1000.0));
+    samples.push((
+        "_sum{type=\"webhook\"}".into(),
+        stats.total("duration_ms_sum") as f64 / 1000.0,
+    ));
     samples.push(("_count{type=\"webhook\"}".into(), cumulative));
     samples
 }

@@ -14,7 +14,13 @@ use spin_sdk::http_component;
 async fn handle(request: IncomingRequest) -> Response {
     match intake::accept(request).await {
         Ok(response) => response,
-        Err(error) => respond::error(&error),
+        Err(error) => {
+            let mut response = respond::error(&error);
+            if error.status == 405 {
+                response.set_header("allow", "GET, POST");
+            }
+            response
+        }
     }
 }
 

@@ -38,6 +38,7 @@ impl From<crate::webhook::WebhookError> for ApiError {
         use crate::webhook::WebhookError::*;
         let code = match &e {
             MethodNotAllowed(_) => "method_not_allowed",
+            MissingV1Id => "missing_bookid",
             TooLarge => "payload_too_large",
             InvalidJson(_) => "invalid_json",
             NotAnObject(_) => "invalid_body",

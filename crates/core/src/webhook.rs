@@ -27,6 +27,8 @@ pub enum WebhookError {
         "method {0} is not allowed: Beds24 sends POST (webhook v2) or GET ?bookid= (webhook v1)"
     )]
     MethodNotAllowed(String),
+    #[error("a GET is a Beds24 webhook version 1 and needs ?bookid=<id> (version 2 is a POST with a JSON body)")]
+    MissingV1Id,
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     TooLarge,
     #[error("request body is not valid JSON: {0}")]
@@ -58,9 +60,7 @@ pub fn parse_delivery(
     let body_is_empty = body.iter().all(u8::is_ascii_whitespace);
     match method {
         "GET" | "POST" if body_is_empty && v1.bookid.is_some() => Ok(vec![v1.into_delivery(now)]),
-        "GET" => Err(WebhookError::MethodNotAllowed(
-            "GET without ?bookid=".into(),
-        )),
+        "GET" => Err(WebhookError::MissingV1Id),
         "POST" if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
         "POST" => parse_v2_body(body, now),
         other => Err(WebhookError::MethodNotAllowed(other.to_owned())),

@@ -97,5 +97,5 @@ fn wrong_methods_are_405() {
     let err = parse_delivery("PUT", "", b"{}", now()).unwrap_err();
     assert_eq!(err.status(), 405);
     let err = parse_delivery("GET", "", b"", now()).unwrap_err();
-    assert_eq!(err.status(), 405);
+    assert_eq!((err.status(), err), (400, WebhookError::MissingV1Id));
 }

@@ -20,9 +20,6 @@ pub fn error(e: &ApiError) -> Response {
         .status(e.status)
         .header("content-type", "application/json")
         .header("cache-control", "no-store");
-    if e.status == 405 {
-        builder.header("allow", "GET, POST");
-    }
     if e.status == 401 {
         builder.header("www-authenticate", "Bearer");
     }

@@ -183,7 +183,10 @@ impl App {
     /// (`spin up --component-id a --component-id b`).
     pub fn retain_components(&mut self, ids: &[String]) -> Result<()> {
         for id in ids {
-            ensure!(self.components.contains_key(id), "--component-id {id:?}: no such component");
+            ensure!(
+                self.components.contains_key(id),
+                "--component-id {id:?}: no such component"
+            );
         }
         let keep = |id: &str| ids.iter().any(|k| k == id);
         self.components.retain(|id, _| keep(id));

@@ -317,7 +317,9 @@ fn component_id_keeps_only_those_components_and_their_triggers() {
     app.retain_components(&["jobs".to_owned()]).unwrap();
     assert!(app.router.route("/hello").is_none());
     assert_eq!(app.redis_triggers.len(), 1);
-    assert!(parse_app_for_selection().retain_components(&["nope".to_owned()]).is_err());
+    assert!(parse_app_for_selection()
+        .retain_components(&["nope".to_owned()])
+        .is_err());
 }
 
 fn parse_app_for_selection() -> spin_test_host::manifest::App {
@@ -339,6 +341,10 @@ source = "web.wasm"
 source = "jobs.wasm"
 "#;
     let env = |_: &str| None;
-    let opts = spin_test_host::manifest::LoadOptions { manifest_dir: std::path::Path::new("."), wasm_dir: None, env: &env };
+    let opts = spin_test_host::manifest::LoadOptions {
+        manifest_dir: std::path::Path::new("."),
+        wasm_dir: None,
+        env: &env,
+    };
     spin_test_host::manifest::App::parse(manifest, None, &opts).unwrap()
 }

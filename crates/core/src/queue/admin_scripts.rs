@@ -16,6 +16,7 @@ end
 for _, id in ipairs(ids) do
   local job = prefix .. 'job:' .. id
   redis.call('ZREM', dead, id)
+  redis.call('HDEL', job, 'log', 'lastError')
   redis.call('HSET', job, 'id', id, 'state', 'waiting', 'attempts', 0, 'dueAt', now, 'updatedAt', now, 'rerun', 0)
   redis.call('ZADD', due, now, id)
 end

@@ -83,18 +83,39 @@ fn health_and_stats_reflect_the_traffic() {
             .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
             .unwrap_or_else(|| panic!("no {name}{{{}={}}} in\n{metrics}", label.0, label.1));
         match sample.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
             ref other => panic!("{name}: unexpected {other:?}"),
         }
     };
-    assert_eq!(value("beds24_webhooks_received_total", ("action", "CREATED")), 1.0);
-    assert_eq!(value("beds24_webhooks_received_total", ("action", "MODIFY")), 1.0);
+    assert_eq!(
+        value("beds24_webhooks_received_total", ("action", "CREATED")),
+        1.0
+    );
+    assert_eq!(
+        value("beds24_webhooks_received_total", ("action", "MODIFY")),
+        1.0
+    );
     assert_eq!(value("jobs_processed_total", ("type", "webhook")), 2.0);
     assert_eq!(value("jobs_failed_total", ("type", "webhook")), 0.0);
-    assert_eq!(value("beds24_api_calls_total", ("endpoint", "bookings")), stats["totals"]["api:bookings"].as_f64().unwrap());
+    assert_eq!(
+        value("beds24_api_calls_total", ("endpoint", "bookings")),
+        stats["totals"]["api:bookings"].as_f64().unwrap()
+    );
     assert_eq!(value("jobs_queue_depth", ("state", "completed")), 2.0);
-    assert!(scrape.samples.iter().any(|s| s.metric == "beds24_credits_remaining"), "{metrics}");
-    let histogram = scrape.samples.iter().find(|s| s.metric == "jobs_duration_seconds").expect("duration histogram");
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "beds24_credits_remaining"),
+        "{metrics}"
+    );
+    let histogram = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "jobs_duration_seconds")
+        .expect("duration histogram");
     match &histogram.value {
         prometheus_parse::Value::Histogram(buckets) => {
             assert_eq!(buckets.last().unwrap().count, 2.0, "{buckets:?}");

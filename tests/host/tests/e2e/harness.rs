@@ -152,7 +152,9 @@ impl Database {
     /// The URL with the port replaced (to go through a proxy).
     pub fn url_via(&self, port: Option<u16>) -> String {
         match port {
-            Some(port) => self.url().replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")),
+            Some(port) => self
+                .url()
+                .replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")),
             None => self.url(),
         }
     }
@@ -180,12 +182,25 @@ pub fn wasm_dir() -> PathBuf {
         .unwrap_or_else(|_| repo_root().join("target/wasm32-wasip2/release"));
     for name in ["webhook", "worker", "admin"] {
         let wasm = dir.join(format!("beds24_{name}.wasm"));
-        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).unwrap_or_else(|_| {
-            panic!("{} is missing: run scripts/build-components (or scripts/test)", wasm.display())
-        });
-        let inputs = [format!("components/{name}"), "crates".into(), "migrations".into()];
+        let built = std::fs::metadata(&wasm)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: run scripts/build-components (or scripts/test)",
+                    wasm.display()
+                )
+            });
+        let inputs = [
+            format!("components/{name}"),
+            "crates".into(),
+            "migrations".into(),
+        ];
         let sources = newest_source(&repo_root(), &inputs);
-        assert!(built >= sources, "{} is older than its sources: run scripts/build-components", wasm.display());
+        assert!(
+            built >= sources,
+            "{} is older than its sources: run scripts/build-components",
+            wasm.display()
+        );
     }
     dir
 }
@@ -201,7 +216,10 @@ fn newest_source(root: &Path, dirs: &[String]) -> SystemTime {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs" || e == "sql") {
+            } else if p
+                .extension()
+                .is_some_and(|e| e == "rs" || e == "sql" || e == "html")
+            {
                 newest = newest.max(
                     entry
                         .metadata()
@@ -287,7 +305,10 @@ impl App {
                 "SPIN_VARIABLE_REDIS_HOST",
                 format!("127.0.0.1:{}", redis.port),
             )
-            .env("SPIN_VARIABLE_POSTGRES_HOST", format!("127.0.0.1:{}", config.pg_port.unwrap_or(5432)))
+            .env(
+                "SPIN_VARIABLE_POSTGRES_HOST",
+                format!("127.0.0.1:{}", config.pg_port.unwrap_or(5432)),
+            )
             .env("SPIN_VARIABLE_BEDS24_API_URL", mock.base_url())
             .env(
                 "SPIN_VARIABLE_BEDS24_API_ORIGIN",

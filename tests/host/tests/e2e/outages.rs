@@ -47,8 +47,14 @@ fn host_exits_when_redis_drops_and_queued_jobs_survive_a_redis_restart() {
 /// --component-id …` processes, so the webhook stays up (and says 503) while Redis is down.
 #[test]
 fn webhook_answers_503_fast_while_redis_is_down_and_loses_nothing() {
-    let http_only = AppConfig { components: vec!["webhook", "admin"], ..AppConfig::default() };
-    let worker_only = AppConfig { components: vec!["worker"], ..AppConfig::default() };
+    let http_only = AppConfig {
+        components: vec!["webhook", "admin"],
+        ..AppConfig::default()
+    };
+    let worker_only = AppConfig {
+        components: vec!["worker"],
+        ..AppConfig::default()
+    };
     let mut env = Env::start_with("redisdown", http_only);
     let mut worker = App::start(&env.redis, &env.db, &env.mock, &worker_only);
     for id in [9001u64, 9002] {
@@ -61,16 +67,26 @@ fn webhook_answers_503_fast_while_redis_is_down_and_loses_nothing() {
     let started = Instant::now();
     let (status, body) = env.webhook(r#"{"bookingId":9002}"#, None);
     let took = started.elapsed();
-    assert_eq!((status, body["error"].as_str()), (503, Some("unavailable")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
     assert!(took < Duration::from_secs(2), "503 took {took:?}");
     assert!(env.app.exited().is_none(), "the HTTP process stays up");
-    wait_for("the worker process to exit", Duration::from_secs(10), || worker.exited());
+    wait_for(
+        "the worker process to exit",
+        Duration::from_secs(10),
+        || worker.exited(),
+    );
 
     // Redis is back (AOF): Beds24 delivers again, the supervisor restarts the worker.
     env.redis.restart();
-    wait_for("the webhook to be accepted again", Duration::from_secs(10), || {
-        (env.webhook(r#"{"bookingId":9002}"#, None).0 == 202).then_some(())
-    });
+    wait_for(
+        "the webhook to be accepted again",
+        Duration::from_secs(10),
+        || (env.webhook(r#"{"bookingId":9002}"#, None).0 == 202).then_some(()),
+    );
     worker = App::start(&env.redis, &env.db, &env.mock, &worker_only);
     assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     env.wait_booking("9002", Duration::from_secs(20), |_| true);
@@ -82,7 +98,11 @@ fn webhook_answers_503_fast_while_redis_is_down_and_loses_nothing() {
 #[test]
 fn jobs_retry_while_postgres_is_down_and_complete_when_it_returns() {
     let proxy = TcpProxy::start(5432);
-    let config = AppConfig { pg_port: Some(proxy.port), retry_delays: "1,2,30".into(), ..AppConfig::default() };
+    let config = AppConfig {
+        pg_port: Some(proxy.port),
+        retry_delays: "1,2,30".into(),
+        ..AppConfig::default()
+    };
     let env = Env::start_with("pgdown", config);
     env.mock.booking_from_fixture(9100u64, |_| {});
     proxy.set_up(false);
@@ -90,11 +110,16 @@ fn jobs_retry_while_postgres_is_down_and_complete_when_it_returns() {
     wait_for("a failed try", Duration::from_secs(10), || {
         (env.stats()["totals"]["retried"].as_i64() >= Some(1)).then_some(())
     });
-    let fields: std::collections::HashMap<String, String> = redis::Commands::hgetall(&mut env.redis(), "b24:job:9100").unwrap();
+    let fields: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut env.redis(), "b24:job:9100").unwrap();
     assert!(fields["lastError"].contains("postgres"), "{fields:?}");
     proxy.set_up(true);
     env.wait_booking("9100", Duration::from_secs(20), |_| true);
     let stats = env.wait_idle(Duration::from_secs(10));
-    assert_eq!((stats["dead"].clone(), stats["failed"].clone()), (json!(0), json!(0)), "{stats}");
+    assert_eq!(
+        (stats["dead"].clone(), stats["failed"].clone()),
+        (json!(0), json!(0)),
+        "{stats}"
+    );
     assert_eq!(stats["totals"]["processed"], json!(1));
 }

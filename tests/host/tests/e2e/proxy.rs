@@ -25,7 +25,9 @@ impl TcpProxy {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
                 if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
                     live2.lock().unwrap().extend([c, s]);
                 }

@@ -163,14 +163,25 @@ fn bookings_and_messages_are_read_across_pages() {
         env.mock.booking_from_fixture(id, |_| {});
         env.mock.add_message(json!({"id": id * 10, "bookingId": id, "message": "m", "source": "guest", "time": "2026-02-13T08:00:00Z", "read": false}));
     }
-    redis::cmd("SET").arg("b24:paused").arg("1").exec(&mut env.redis()).unwrap();
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
     for id in 2000..2010u64 {
-        assert_eq!(env.webhook(json!({"bookingId": id}).to_string(), None).0, 202);
+        assert_eq!(
+            env.webhook(json!({"bookingId": id}).to_string(), None).0,
+            202
+        );
     }
     assert_eq!(env.admin_post("/api/admin/queues/resume").0, 200);
     let stats = env.wait_idle(WAIT);
     assert_eq!(stats["totals"]["processed"], json!(10), "{stats}");
-    assert_eq!(env.mock.calls(Endpoint::Bookings), 3, "10 bookings in pages of 4");
+    assert_eq!(
+        env.mock.calls(Endpoint::Bookings),
+        3,
+        "10 bookings in pages of 4"
+    );
     assert_eq!(env.mock.calls(Endpoint::Messages), 3);
     for id in 2000..2010u64 {
         let row = env.booking(&id.to_string()).unwrap();

@@ -77,7 +77,7 @@ fn bad_bodies_get_clear_json_errors_and_nothing_is_enqueued() {
     assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
     assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 1);
     let response = env.get_raw("/api/webhooks/beds24", None);
-    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.status().as_u16(), 400);
     let wrong_method = reqwest::blocking::Client::new()
         .put(env.app.url("/api/webhooks/beds24"))
         .body("{}")
