@@ -1,8 +1,6 @@
 //! Migrations and the guarded batch upsert against a real Postgres, plus the whole
 //! core flow: webhook parsed → job stored in Redis → claimed → row upserted → completed.
 
-mod support;
-
 use std::collections::HashMap;
 
 use beds24_sync_core::mapping::{map_booking, MappingContext, SyncState};
@@ -10,9 +8,9 @@ use beds24_sync_core::queue::{ClaimOptions, HistoryRecord, Queue};
 use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
 use beds24_sync_core::webhook::{parse_delivery, Delivery};
 use beds24_sync_core::{db, Action};
+use beds24_testkit::{NativePg, NativeRedis};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use support::{NativePg, NativeRedis};
 
 const BOOKINGS: &str = include_str!("fixtures/bookings-response.json");
 

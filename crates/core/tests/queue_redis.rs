@@ -1,13 +1,11 @@
 //! The queue's Lua scripts against a real Redis: coalescing, leases, retries, dead letters, history.
 
-mod support;
-
 use beds24_sync_core::queue::{
     decide, keys, ClaimOptions, Decision, Enqueued, Failure, HistoryRecord, Queue, RetrySchedule,
 };
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::{Action, BookingId};
-use support::NativeRedis;
+use beds24_testkit::NativeRedis;
 
 fn id(s: &str) -> BookingId {
     BookingId::parse(s).unwrap()

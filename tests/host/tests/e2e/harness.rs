@@ -2,12 +2,12 @@
 //! Beds24 and the test host running the real built components, all on loopback.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
+pub use beds24_testkit::{wait_for, Database, RedisServer};
 use mock_beds24::MockBeds24;
 
 pub const WEBHOOK_TOKEN: &str = "hook-secret-for-tests";
@@ -18,161 +18,6 @@ fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Poll `check` until it returns Some or `timeout` passes.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A redis-server of our own (port, data dir), so outage tests can stop and restart it.
-pub struct RedisServer {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    pub fn start() -> Self {
-        let mut server = RedisServer {
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        server.launch();
-        server
-    }
-
-    fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--notify-keyspace-events",
-                "Ex",
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (scripts/services installs it)");
-        self.child = Some(child);
-        wait_for("redis-server to answer", Duration::from_secs(10), || {
-            self.connection().ok().map(drop)
-        });
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(1))
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stop and start again on the same port and data directory (AOF replays the data).
-    pub fn restart(&mut self) {
-        self.stop();
-        self.launch();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A fresh database in the shared Postgres server, dropped afterwards.
-pub struct Database {
-    pub name: String,
-    admin_url: String,
-}
-
-impl Database {
-    pub fn create(tag: &str) -> Self {
-        let admin_url = std::env::var("TEST_DATABASE_ADMIN_URL")
-            .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("b24_e2e_{tag}_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
-            .expect("Postgres must be running");
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        Database { name, admin_url }
-    }
-
-    pub fn url(&self) -> String {
-        format!(
-            "{}/{}",
-            self.admin_url.rsplit_once('/').unwrap().0,
-            self.name
-        )
-    }
-
-    /// The URL with the port replaced (to go through a proxy).
-    pub fn url_via(&self, port: Option<u16>) -> String {
-        match port {
-            Some(port) => self
-                .url()
-                .replace("127.0.0.1:5432", &format!("127.0.0.1:{port}")),
-            None => self.url(),
-        }
-    }
-
-    pub fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url(), postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
 }
 
 /// Directory holding the built components; fails loudly when they are missing or stale.
@@ -190,9 +35,11 @@ pub fn wasm_dir() -> PathBuf {
                     wasm.display()
                 )
             });
+        // What goes into the component: its own sources, the core, the glue, the SQL.
         let inputs = [
-            format!("components/{name}"),
-            "crates".into(),
+            format!("components/{name}/src"),
+            "crates/core/src".into(),
+            "crates/spin-glue/src".into(),
             "migrations".into(),
         ];
         let sources = newest_source(&repo_root(), &inputs);

@@ -94,7 +94,7 @@ impl Env {
     }
 
     pub fn redis(&self) -> redis::Connection {
-        self.redis.connection().expect("redis connection")
+        self.redis.connection(0).expect("redis connection")
     }
 
     /// The stored row as JSON (`row_to_json`), if any.

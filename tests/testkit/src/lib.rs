@@ -1,0 +1,35 @@
+//! Test-only helpers shared by core integration tests, end-to-end tests and benchmarks.
+
+mod database;
+mod redis_server;
+mod store;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+pub use database::Database;
+pub use redis_server::RedisServer;
+pub use store::{NativePg, NativeRedis};
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Poll `check` until it returns Some; panics naming `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
