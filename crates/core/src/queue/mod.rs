@@ -4,6 +4,7 @@
 //! every transition is one Lua script (see [`scripts`]). A booking has at most one job:
 //! the job key is the bookingId.
 
+mod admin;
 pub mod admin_scripts;
 pub mod policy;
 pub mod scripts;
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use admin::Purge;
 pub use policy::{decide, Decision, Failure, RetrySchedule};
 pub use stats::QueueStats;
 
@@ -49,25 +51,6 @@ pub enum Enqueued {
     Coalesced,
     /// The booking is being synced right now: it will run once more after.
     Rerun,
-}
-
-/// What an operator may purge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purge {
-    Dead,
-    Completed,
-    Failed,
-}
-
-impl Purge {
-    pub fn parse(text: &str) -> Option<Purge> {
-        match text {
-            "dead" => Some(Purge::Dead),
-            "completed" => Some(Purge::Completed),
-            "failed" => Some(Purge::Failed),
-            _ => None,
-        }
-    }
 }
 
 /// A job a worker holds under lease.
@@ -314,105 +297,6 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         ];
         let reply = self.eval(scripts::STATS, &keys, vec![now_ms.into()])?;
         Ok(QueueStats::from_reply(&reply, now_ms))
-    }
-
-    /// Send dead jobs back to the queue with fresh tries: one (`only`), or all dead since `since_ms`.
-    pub fn revive_dead(
-        &mut self,
-        now_ms: i64,
-        since_ms: i64,
-        only: Option<&BookingId>,
-    ) -> Result<i64, StoreError> {
-        let args = vec![
-            PREFIX.into(),
-            now_ms.into(),
-            since_ms.into(),
-            only.map(|id| id.as_str()).unwrap_or("").into(),
-        ];
-        let reply = self.eval(
-            admin_scripts::REVIVE_DEAD,
-            &[keys::DUE, keys::DEAD, keys::STATS],
-            args,
-        )?;
-        Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
-    }
-
-    /// Forget dead jobs, or the completed / failed history. Counters stay.
-    pub fn purge(&mut self, what: Purge) -> Result<i64, StoreError> {
-        match what {
-            Purge::Dead => {
-                let reply = self.eval(
-                    admin_scripts::PURGE_DEAD,
-                    &[keys::DEAD],
-                    vec![PREFIX.into()],
-                )?;
-                Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
-            }
-            Purge::Completed | Purge::Failed => {
-                let key = if what == Purge::Completed {
-                    keys::COMPLETED
-                } else {
-                    keys::FAILED
-                };
-                let len = self
-                    .redis
-                    .execute("LLEN", &[key.into()])?
-                    .first()
-                    .and_then(RedisValue::as_i64)
-                    .unwrap_or(0);
-                self.redis.execute("DEL", &[key.into()])?;
-                Ok(len)
-            }
-        }
-    }
-
-    /// Stop (or restart) claiming; webhooks are still accepted and queued.
-    pub fn set_paused(&mut self, paused: bool) -> Result<(), StoreError> {
-        if paused {
-            self.redis
-                .execute("SET", &[keys::PAUSED.into(), "1".into()])
-                .map(drop)
-        } else {
-            self.redis.execute("DEL", &[keys::PAUSED.into()])?;
-            self.publish_wakeup()
-        }
-    }
-
-    /// Dead jobs, newest first: (bookingId, died_at_ms).
-    pub fn dead_jobs(&mut self, limit: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let reply = self.redis.execute(
-            "ZREVRANGE",
-            &[
-                keys::DEAD.into(),
-                0i64.into(),
-                (limit - 1).into(),
-                "WITHSCORES".into(),
-            ],
-        )?;
-        Ok(reply
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_i64()?)))
-            .collect())
-    }
-
-    /// Recent records of the completed or failed history, newest first.
-    pub fn history(
-        &mut self,
-        failed: bool,
-        limit: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        let key = if failed {
-            keys::FAILED
-        } else {
-            keys::COMPLETED
-        };
-        let reply = self
-            .redis
-            .execute("LRANGE", &[key.into(), 0i64.into(), (limit - 1).into()])?;
-        Ok(reply
-            .iter()
-            .filter_map(|v| serde_json::from_str(&v.as_text()?).ok())
-            .collect())
     }
 
     /// One job's fields (for the admin detail view and tests).
