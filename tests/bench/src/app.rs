@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use beds24_sync_core::queue::{keys, Queue, QueueStats};
 use mock_beds24::{CreditsConfig, MockBeds24, MockConfig};
 
+use crate::host::{repo_root, Host, HostSetup};
 use crate::load::{self, Load, Outcome, WebhookBody};
-use crate::native::NativeRedis;
 use crate::options::Options;
-use crate::procs::{repo_root, Database, Host, HostSetup, RedisServer};
+use beds24_testkit::{Database, NativeRedis, RedisServer};
 
 /// What the bench appends to spin.toml: the no-op component on `/noop`.
 pub const NOOP_ROUTE: &str = include_str!("../noop-route.toml");
@@ -43,8 +43,15 @@ pub struct App {
 
 impl App {
     pub fn start(options: &Options) -> Result<App> {
-        let redis = RedisServer::start(true)?;
-        let db = Database::create("app")?;
+        // AOF on like production (`scripts/run`), with its default fsync policy (testkit's
+        // servers fsync every write, which the durability tests need and production does not do).
+        let redis = RedisServer::start_with(true)?;
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("appendfsync")
+            .arg("everysec")
+            .exec(&mut redis.connection(0)?)?;
+        let db = Database::try_create("bench_app")?;
         // Call records on: the burst benchmark asks which requests named its booking.
         let mock = MockBeds24::start_with(MockConfig {
             record_calls: true,
@@ -130,13 +137,8 @@ impl App {
         }
     }
 
-    pub fn redis_db0(&self) -> Result<NativeRedis> {
-        Ok(NativeRedis(self.redis.connection(0)?))
-    }
-
-    pub fn stats(&self) -> Result<QueueStats> {
-        let mut redis = self.redis_db0()?;
-        Ok(Queue::new(&mut redis).stats(chrono::Utc::now().timestamp_millis())?)
+    pub fn stats(&self, redis: &mut NativeRedis) -> Result<QueueStats> {
+        Ok(Queue::new(redis).stats(chrono::Utc::now().timestamp_millis())?)
     }
 
     /// Hold the worker off (claims return nothing) or let it go.
@@ -165,17 +167,21 @@ impl App {
     }
 
     pub fn truncate_bookings(&self) -> Result<()> {
-        let mut client = self.db.client()?;
-        client.batch_execute("DO $$ BEGIN IF to_regclass('\"Booking\"') IS NOT NULL THEN TRUNCATE \"Booking\"; END IF; END $$")?;
+        self.db.client().batch_execute("DO $$ BEGIN IF to_regclass('\"Booking\"') IS NOT NULL THEN TRUNCATE \"Booking\"; END IF; END $$")?;
         Ok(())
     }
 
     /// Wait until nothing is waiting, delayed or active.
     pub fn wait_queue_idle(&self, timeout: Duration) -> Result<QueueStats> {
-        crate::procs::wait_for("the queue to drain", timeout, || {
-            let stats = self.stats().ok()?;
-            (stats.waiting + stats.delayed + stats.active == 0).then_some(stats)
-        })
+        let mut redis = NativeRedis(self.redis.connection(0)?);
+        Ok(beds24_testkit::wait_for(
+            "the queue to drain",
+            timeout,
+            || {
+                let stats = self.stats(&mut redis).ok()?;
+                (stats.waiting + stats.delayed + stats.active == 0).then_some(stats)
+            },
+        ))
     }
 
     /// Let the host finish leftover work (wake-up backlog) before measuring.

@@ -7,12 +7,13 @@
 
 pub mod ack;
 pub mod app;
+pub mod counters;
 pub mod economy;
+pub mod host;
 pub mod load;
 pub mod memory;
 pub mod native;
 pub mod options;
-pub mod procs;
 pub mod report;
 pub mod sync;
 
@@ -54,6 +55,10 @@ pub fn run(options: &Options) -> Result<Summary> {
     memory::host_row(peak, &mut rows);
     memory::app_row(&app_memory, &mut rows);
 
+    details.push(format!(
+        "Load average (1 min) at the end: {}.",
+        report::load_average()
+    ));
     let text = report::render(&header, &rows, &details);
     if let Some(dir) = options.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

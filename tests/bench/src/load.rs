@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use hdrhistogram::Histogram;
 
-use crate::procs::WEBHOOK_TOKEN;
+use crate::host::WEBHOOK_TOKEN;
 
 /// Stand-in id in the body template; every occurrence becomes the real id (item ids `id*100+i` follow).
 const PLACEHOLDER: &str = "987654321";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::procs::repo_root;
+use crate::host::repo_root;
 
 /// How big the run is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

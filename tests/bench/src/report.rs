@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 use std::process::Command;
 
+use crate::host::repo_root;
 use crate::options::{Mode, Options};
-use crate::procs::repo_root;
 
 /// Whether a row meets its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +75,8 @@ pub fn expected_keys(mode: Mode) -> Vec<String> {
 pub struct Header {
     pub date: String,
     pub machine: String,
+    /// 1-minute load average when the run started: other processes share the cores.
+    pub load: String,
     pub commit: String,
     pub command: String,
     pub mode: Mode,
@@ -107,11 +109,20 @@ impl Header {
         Header {
             date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
             machine: format!("nproc {cpus}, {model}{mem_gib}"),
+            load: load_average(),
             commit: commit(),
             command: options.command.clone(),
             mode: options.mode,
         }
     }
+}
+
+/// The 1-minute load average (`/proc/loadavg`).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// `git rev-parse --short HEAD`, marked when the work tree had uncommitted changes.
@@ -150,6 +161,7 @@ pub fn render(header: &Header, rows: &[Row], details: &[String]) -> String {
     );
     let _ = writeln!(out, "- Date: {}", header.date);
     let _ = writeln!(out, "- Machine: {}", header.machine);
+    let _ = writeln!(out, "- Load average (1 min) at start: {}", header.load);
     let _ = writeln!(out, "- Commit: `{}`", header.commit);
     let _ = writeln!(out, "- Command: `{}`", header.command);
     let _ = writeln!(out, "- Mode: {}\n", header.mode.name());
@@ -174,16 +186,20 @@ pub fn render(header: &Header, rows: &[Row], details: &[String]) -> String {
             r.status.label()
         );
     }
-    let missed: Vec<&Row> = rows.iter().filter(|r| r.status == Status::NotMet).collect();
-    if !missed.is_empty() {
+    // One paragraph per reason, naming every row it explains.
+    let mut reasons: Vec<(&str, Vec<String>)> = Vec::new();
+    for r in rows.iter().filter(|r| r.status == Status::NotMet) {
+        let why = r.why_not.unwrap_or("not analysed yet.");
+        let key = format!("`{}`", r.key);
+        match reasons.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, keys)) => keys.push(key),
+            None => reasons.push((why, vec![key])),
+        }
+    }
+    if !reasons.is_empty() {
         let _ = writeln!(out, "\n## Targets not met: likely reasons\n");
-        for r in missed {
-            let _ = writeln!(
-                out,
-                "- `{}`: {}",
-                r.key,
-                r.why_not.unwrap_or("not analysed yet.")
-            );
+        for (why, keys) in reasons {
+            let _ = writeln!(out, "- {}: {why}", keys.join(", "));
         }
     }
     if !details.is_empty() {
@@ -216,4 +232,6 @@ Beds24 calls (bookings, messages, properties) divided by N.
 (`Queue::enqueue`, `claim` in batches, `complete`) over a native connection, pipelined; \
 `INFO memory` `used_memory` once the bounded history is full (1,000 jobs) and at the end. \
 (b) `VmHWM` of the test host process after all the runs above. (c) `used_memory` of the app's \
-Redis before and after the 0 ms end-to-end run, per synced booking.";
+Redis before and after the 0 ms end-to-end run, per synced booking.
+- **Details**: Redis connections and commands come from `INFO stats` / `INFO commandstats` of the app's \
+Redis (commands run inside the Lua scripts count too), Postgres sessions from `pg_stat_database`.";

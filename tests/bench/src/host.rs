@@ -1,156 +1,22 @@
-//! Process starters for the bench: a private redis-server, a fresh Postgres database and the test host.
+//! The test host process (`spin-test-host`, the `spin up` stand-in): start, log tail, CPU quiet, peak RSS.
+//!
+//! Redis servers, databases and the native store adapters come from `beds24-testkit`.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use beds24_testkit::RedisServer;
 
 /// Token the bench sends with every webhook (the app is configured to require it).
 pub const WEBHOOK_TOKEN: &str = "bench-webhook-token";
 const ADMIN_TOKEN: &str = "bench-admin-token";
 /// Host log lines kept for error messages (the host logs every job: keep memory bounded).
 const LOG_TAIL: usize = 200;
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Poll `check` every 20 ms until it returns Some, failing after `timeout`.
-pub fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Option<T>,
-) -> Result<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return Ok(value);
-        }
-        if start.elapsed() > timeout {
-            bail!("timed out after {timeout:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A redis-server of our own on a free port, so the bench neither sees nor disturbs other users.
-pub struct RedisServer {
-    pub port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl RedisServer {
-    /// `appendonly yes` (everysec) like production (`scripts/run`), expiry events on.
-    pub fn start(appendonly: bool) -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let port = free_port()?;
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args([
-                "--appendonly",
-                if appendonly { "yes" } else { "no" },
-                "--notify-keyspace-events",
-                "Ex",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("redis-server must be installed (scripts/services installs it)")?;
-        let server = RedisServer {
-            port,
-            child,
-            _dir: dir,
-        };
-        wait_for("redis-server to answer", Duration::from_secs(10), || {
-            server.connection(0).ok()
-        })?;
-        Ok(server)
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    pub fn connection(&self, db: u8) -> redis::RedisResult<redis::Connection> {
-        redis::Client::open(format!("{}/{db}", self.url()))?
-            .get_connection_with_timeout(Duration::from_secs(2))
-    }
-
-    /// `INFO memory` → `used_memory` in bytes.
-    pub fn used_memory(&self) -> Result<u64> {
-        let info: String = redis::cmd("INFO")
-            .arg("memory")
-            .query(&mut self.connection(0)?)?;
-        info.lines()
-            .find_map(|l| l.strip_prefix("used_memory:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("INFO memory has no used_memory")
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A fresh database in the shared Postgres server, dropped afterwards.
-pub struct Database {
-    pub name: String,
-    admin_url: String,
-}
-
-impl Database {
-    pub fn create(tag: &str) -> Result<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_ADMIN_URL")
-            .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("b24_bench_{tag}_{}", std::process::id());
-        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
-            .context("Postgres must be running on 127.0.0.1:5432 (scripts/services starts it)")?;
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        Ok(Database { name, admin_url })
-    }
-
-    pub fn url(&self) -> String {
-        format!(
-            "{}/{}",
-            self.admin_url.rsplit_once('/').map_or("", |p| p.0),
-            self.name
-        )
-    }
-
-    pub fn client(&self) -> Result<postgres::Client> {
-        Ok(postgres::Client::connect(&self.url(), postgres::NoTls)?)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 /// Where the test host finds things, and what it talks to.
 pub struct HostSetup<'a> {
