@@ -36,17 +36,10 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
 
     let redis_url = config::required("redis_url")?;
     let mut redis = SpinRedis::open(&redis_url).map_err(|e| unavailable(&e))?;
-    // Probe through outbound Redis first: it fails at once while Redis is down,
-    // whereas a key-value call would hang for a minute.
-    Queue::new(&mut redis).ping().map_err(|e| unavailable(&e))?;
 
     let mut results = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         results.push(store(&mut redis, delivery)?);
-    }
-    // Wake-up only: the jobs are already stored, a lost message loses nothing.
-    if results.iter().any(|r| r.get("queue").is_some()) {
-        let _ = Queue::new(&mut redis).publish_wakeup();
     }
     let mut body = json!({"received": true, "timestamp": rfc3339(now)});
     match results.as_slice() {
@@ -68,15 +61,17 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
             Ok(json!({"skipped": reason}))
         }
         Delivery::Job(job) => {
-            let kv =
-                Store::open_default().map_err(|e| unavailable(&format!("key-value store: {e}")))?;
-            let record =
-                serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
-            kv.set(&JobRecord::kv_key(&job.booking_id), &record)
-                .map_err(|e| unavailable(&format!("key-value store: {e}")))?;
+            // Queue entry first, through outbound Redis: it fails at once while Redis is
+            // down (a key-value call would hang for a minute) and wakes a worker in the
+            // same round trip. Then the job record; the 202 comes only after both.
             let outcome = Queue::new(redis)
                 .enqueue(&job.booking_id, job.action, now_ms())
                 .map_err(|e| unavailable(&e))?;
+            let record =
+                serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
+            Store::open_default()
+                .and_then(|kv| kv.set(&JobRecord::kv_key(&job.booking_id), &record))
+                .map_err(|e| unavailable(&format!("key-value store: {e}")))?;
             log(
                 Level::Info,
                 "Beds24 webhook received",

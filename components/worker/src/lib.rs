@@ -4,6 +4,7 @@
 //! "there may be due work". The message itself carries nothing we rely on.
 
 mod beds24;
+mod fetch;
 mod http_client;
 mod process;
 mod settings;

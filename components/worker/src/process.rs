@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis, schema};
 use beds24_sync_core::beds24::ApiFailure;
+use beds24_sync_core::db;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::mapping::{map_booking, BookingRow, MappingContext, SyncState};
@@ -12,17 +13,15 @@ use beds24_sync_core::queue::{
 };
 use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
 use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
-use beds24_sync_core::{db, BookingId};
-use serde_json::{json, Value};
+use serde_json::json;
 use spin_sdk::key_value::Store;
 
 use crate::beds24::Client;
+use crate::fetch::fetch;
 use crate::settings::Settings;
 
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 const INVOCATION_BUDGET_MS: i64 = 20_000;
-const PROPERTIES_KEY: &str = "b24:beds24:properties";
-const PROPERTIES_TTL_S: i64 = 3600;
 
 pub async fn run() -> anyhow::Result<()> {
     let settings = Settings::load()?;
@@ -172,82 +171,6 @@ fn degrade_to_webhook_data(settings: &Settings, redis: &mut SpinRedis, jobs: &[C
     }
 }
 
-async fn fetch(
-    client: &mut Client<'_>,
-    jobs: &[ClaimedJob],
-) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
-    let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
-    let api = client.api();
-    let bookings = client
-        .get_all("bookings", |page| api.bookings(&ids, page))
-        .await?;
-    let found: Vec<BookingId> = bookings
-        .iter()
-        .filter_map(|b| BookingId::from_json(b.get("id")?).ok())
-        .collect();
-    let messages = if found.is_empty() {
-        Vec::new()
-    } else {
-        client
-            .get_all("messages", |page| api.messages(&found, page))
-            .await?
-    };
-    let names = property_names(client).await;
-    Ok((bookings, messages, names))
-}
-
-/// Property names, cached in Redis for an hour (they rarely change; each call costs credits).
-async fn property_names(client: &mut Client<'_>) -> HashMap<String, String> {
-    let cached = client
-        .redis()
-        .execute("HGETALL", &[PROPERTIES_KEY.into()])
-        .unwrap_or_default();
-    if !cached.is_empty() {
-        return cached
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_text()?)))
-            .collect();
-    }
-    let api = client.api();
-    let properties = match client
-        .get_all("properties", |page| api.properties(page))
-        .await
-    {
-        Ok(list) => list,
-        Err(e) => {
-            log(
-                Level::Warn,
-                "property names unavailable",
-                &[("error", json!(e.to_string()))],
-            );
-            return HashMap::new();
-        }
-    };
-    let names: HashMap<String, String> = properties
-        .iter()
-        .filter_map(|p| {
-            let id = p.get("id").map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string())
-            })?;
-            Some((id, p.get("name")?.as_str()?.to_owned()))
-        })
-        .collect();
-    if !names.is_empty() {
-        let mut args = vec![PROPERTIES_KEY.into()];
-        for (id, name) in &names {
-            args.push(id.clone().into());
-            args.push(name.clone().into());
-        }
-        let _ = client.redis().execute("HSET", &args);
-        let _ = client
-            .redis()
-            .execute("EXPIRE", &[PROPERTIES_KEY.into(), PROPERTIES_TTL_S.into()]);
-    }
-    names
-}
-
 fn store(
     settings: &Settings,
     redis: &mut SpinRedis,
@@ -264,20 +187,33 @@ fn store(
     Ok(())
 }
 
+/// The webhook's job record lives as long as its job: without this, Redis would keep
+/// a copy of every booking's last webhook body forever.
+fn forget_record(job: &ClaimedJob) {
+    if let Ok(store) = Store::open_default() {
+        let _ = store.delete(&JobRecord::kv_key(&job.booking_id));
+    }
+}
+
 fn settle_success(redis: &mut SpinRedis, job: &ClaimedJob, started: i64) {
     let now = now_ms();
     let record = history(job, "completed", started, now, None);
     match Queue::new(redis).complete(job, now, &record) {
-        Ok(verdict) => log(
-            Level::Info,
-            "booking synced",
-            &[
-                ("bookingId", json!(job.booking_id)),
-                ("action", json!(job.action)),
-                ("queue", json!(verdict)),
-                ("durationMs", json!(now - started)),
-            ],
-        ),
+        Ok(verdict) => {
+            if verdict == "completed" {
+                forget_record(job);
+            }
+            log(
+                Level::Info,
+                "booking synced",
+                &[
+                    ("bookingId", json!(job.booking_id)),
+                    ("action", json!(job.action)),
+                    ("queue", json!(verdict)),
+                    ("durationMs", json!(now - started)),
+                ],
+            )
+        }
         Err(e) => log(
             Level::Error,
             "could not record completion",
@@ -307,6 +243,9 @@ fn settle_failure(
         Some(failure.message().to_owned()),
     );
     let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
+    if matches!(verdict.as_deref(), Ok("final")) {
+        forget_record(job);
+    }
     log(
         Level::Warn,
         "booking sync failed",

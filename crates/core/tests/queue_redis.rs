@@ -318,3 +318,31 @@ fn operators_can_revive_purge_and_pause() {
     assert_eq!(q.purge(Purge::Failed).unwrap(), 3);
     assert_eq!(q.history(true, 10).unwrap().len(), 0);
 }
+
+#[test]
+fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
+    let mut redis = NativeRedis::fresh(11);
+    let mut q = Queue::new(&mut redis);
+    assert!(!q.wake_pending().unwrap());
+    q.enqueue(&id("1"), Action::Modify, 0).unwrap();
+    assert!(
+        q.wake_pending().unwrap(),
+        "the first enqueue publishes and marks the wake-up"
+    );
+    q.enqueue(&id("2"), Action::Modify, 0).unwrap();
+    let claimed = q.claim(&claim_opts(0)).unwrap();
+    assert_eq!(claimed.len(), 2, "the one wake-up's claim takes both");
+    assert!(
+        !q.wake_pending().unwrap(),
+        "a claim clears it, so the next enqueue publishes again"
+    );
+    q.enqueue(&id("3"), Action::Modify, 1).unwrap();
+    assert!(q.wake_pending().unwrap());
+    let ttl = redis.execute("PTTL", &["b24:wake-pending".into()]).unwrap()[0]
+        .as_i64()
+        .unwrap();
+    assert!(
+        (1..=1000).contains(&ttl),
+        "expires on its own (its expiry event wakes a worker): {ttl}"
+    );
+}

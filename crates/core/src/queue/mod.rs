@@ -33,6 +33,8 @@ pub mod keys {
     pub const DEAD: &str = "b24:dead";
     pub const STATS: &str = "b24:stats";
     pub const PAUSED: &str = "b24:paused";
+    /// Set while a wake-up is published and not yet answered by a claim.
+    pub const WAKE: &str = "b24:wake-pending";
     pub const COMPLETED: &str = "b24:history:completed";
     pub const FAILED: &str = "b24:history:failed";
 
@@ -153,10 +155,11 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             action.as_str().into(),
             now_ms.into(),
             counter.into(),
+            WAKE_CHANNEL.into(),
         ];
         let reply = self.eval_text(
             scripts::ENQUEUE,
-            &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS],
+            &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS, keys::WAKE],
             args,
         )?;
         match reply.as_str() {
@@ -174,6 +177,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         self.redis
             .execute("PUBLISH", &[WAKE_CHANNEL.into(), "wake".into()])
             .map(drop)
+    }
+
+    /// Whether a wake-up is pending (published, not yet answered by a claim).
+    pub fn wake_pending(&mut self) -> Result<bool, StoreError> {
+        let reply = self.redis.execute("EXISTS", &[keys::WAKE.into()])?;
+        Ok(reply.first().and_then(RedisValue::as_i64) == Some(1))
     }
 
     /// Count one more of a named event (skipped webhooks, API calls, …).
@@ -200,6 +209,7 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             keys::STATS,
             keys::PAUSED,
             keys::FAILED,
+            keys::WAKE,
         ];
         let reply = self.eval(scripts::CLAIM, &keys, args)?;
         reply

@@ -5,12 +5,18 @@
 //! Spin's `execute` flattens nested ones. Timer keys exist only to expire: their
 //! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends.
 
-/// KEYS: due, active, dead, stats. ARGV: prefix, id, action, now_ms, counter.
+/// KEYS: due, active, dead, stats, wake. ARGV: prefix, id, action, now_ms, counter, channel.
+/// Stores the job and wakes a worker in the same round trip. Wake-ups are deduplicated:
+/// one PUBLISH until a worker's next claim clears `wake` (or it expires after 1 s, whose
+/// expiry event is itself a wake-up), so a burst does not start a worker run per webhook.
 /// Reply: "queued" | "coalesced" | "rerun".
 pub const ENQUEUE: &str = r#"
-local due, active, dead, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local due, active, dead, stats, wake = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, id, action, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local job = prefix .. 'job:' .. id
+local function wake_worker()
+  if redis.call('SET', wake, 1, 'NX', 'PX', 1000) then redis.call('PUBLISH', ARGV[6], 'wake') end
+end
 redis.call('HINCRBY', stats, ARGV[5], 1)
 if redis.call('ZSCORE', active, id) then
   redis.call('HSET', job, 'rerun', 1, 'action', action, 'updatedAt', now)
@@ -23,6 +29,7 @@ if redis.call('ZSCORE', due, id) then
   redis.call('HSET', job, 'action', action, 'state', 'waiting', 'dueAt', now, 'updatedAt', now)
   redis.call('HINCRBY', job, 'webhooks', 1)
   redis.call('HINCRBY', stats, 'coalesced', 1)
+  wake_worker()
   return 'coalesced'
 end
 redis.call('ZREM', dead, id)
@@ -30,15 +37,18 @@ redis.call('DEL', job)
 redis.call('HSET', job, 'id', id, 'action', action, 'state', 'waiting', 'attempts', 0,
   'enqueuedAt', now, 'dueAt', now, 'updatedAt', now, 'webhooks', 1, 'rerun', 0, 'claim', 0)
 redis.call('ZADD', due, now, id)
+wake_worker()
 return 'queued'
 "#;
 
-/// KEYS: due, active, dead, stats, paused, failed-history.
+/// KEYS: due, active, dead, stats, paused, failed-history, wake.
 /// ARGV: prefix, now_ms, lease_ms, batch, max_tries, failed_cap.
-/// First returns jobs whose lease ran out to the queue (counting the lost try),
-/// then claims up to `batch` due jobs. Reply: flat [id, claim, attempts, action, …].
+/// Clears the pending wake-up (work enqueued from now on publishes again), returns jobs
+/// whose lease ran out to the queue (counting the lost try), then claims up to `batch`
+/// due jobs. Reply: flat [id, claim, attempts, action, …].
 pub const CLAIM: &str = r#"
 local due, active, dead, stats, paused, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+redis.call('DEL', KEYS[7])
 local prefix, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, max_tries, failed_cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, 1000)) do

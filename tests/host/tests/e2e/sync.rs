@@ -62,6 +62,12 @@ fn seed_curl_payload_ends_as_a_booking_row() {
     );
     let stats = env.wait_idle(WAIT);
     assert_eq!(stats["totals"]["processed"], json!(1), "{stats}");
+    // The webhook's job record (key-value store, Redis db 1) lives only as long as its job.
+    let kv_left: i64 = redis::cmd("EXISTS")
+        .arg("job:TEST123")
+        .query(&mut env.redis.connection(1).unwrap())
+        .unwrap();
+    assert_eq!(kv_left, 0);
 }
 
 #[test]

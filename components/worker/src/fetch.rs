@@ -1,0 +1,92 @@
+//! Fetching one batch from Beds24: bookings and messages (multi-id, paged), property names (cached).
+
+use std::collections::HashMap;
+
+use beds24_spin_glue::log;
+use beds24_sync_core::beds24::ApiFailure;
+use beds24_sync_core::logging::Level;
+use beds24_sync_core::queue::ClaimedJob;
+use beds24_sync_core::store::RedisExec;
+use beds24_sync_core::BookingId;
+use serde_json::{json, Value};
+
+use crate::beds24::Client;
+
+const PROPERTIES_KEY: &str = "b24:beds24:properties";
+const PROPERTIES_TTL_S: i64 = 3600;
+
+pub async fn fetch(
+    client: &mut Client<'_>,
+    jobs: &[ClaimedJob],
+) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
+    let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
+    let api = client.api();
+    let bookings = client
+        .get_all("bookings", |page| api.bookings(&ids, page))
+        .await?;
+    let found: Vec<BookingId> = bookings
+        .iter()
+        .filter_map(|b| BookingId::from_json(b.get("id")?).ok())
+        .collect();
+    let messages = if found.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .get_all("messages", |page| api.messages(&found, page))
+            .await?
+    };
+    let names = property_names(client).await;
+    Ok((bookings, messages, names))
+}
+
+/// Property names, cached in Redis for an hour (they rarely change; each call costs credits).
+async fn property_names(client: &mut Client<'_>) -> HashMap<String, String> {
+    let cached = client
+        .redis()
+        .execute("HGETALL", &[PROPERTIES_KEY.into()])
+        .unwrap_or_default();
+    if !cached.is_empty() {
+        return cached
+            .chunks(2)
+            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_text()?)))
+            .collect();
+    }
+    let api = client.api();
+    let properties = match client
+        .get_all("properties", |page| api.properties(page))
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => {
+            log(
+                Level::Warn,
+                "property names unavailable",
+                &[("error", json!(e.to_string()))],
+            );
+            return HashMap::new();
+        }
+    };
+    let names: HashMap<String, String> = properties
+        .iter()
+        .filter_map(|p| {
+            let id = p.get("id").map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string())
+            })?;
+            Some((id, p.get("name")?.as_str()?.to_owned()))
+        })
+        .collect();
+    if !names.is_empty() {
+        let mut args = vec![PROPERTIES_KEY.into()];
+        for (id, name) in &names {
+            args.push(id.clone().into());
+            args.push(name.clone().into());
+        }
+        let _ = client.redis().execute("HSET", &args);
+        let _ = client
+            .redis()
+            .execute("EXPIRE", &[PROPERTIES_KEY.into(), PROPERTIES_TTL_S.into()]);
+    }
+    names
+}
