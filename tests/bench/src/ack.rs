@@ -14,15 +14,13 @@ const NOOP_PATH: &str = "/noop";
 const MIN_THROUGHPUT_RATIO: f64 = 0.5;
 const MAX_P99_RATIO: f64 = 2.0;
 
-const WHY_THROUGHPUT: &str = "each acknowledgement runs in a fresh wasm instance and makes its Redis \
-calls one after the other: a new outbound connection (Spin connects on every `open`), PING, the key-value \
-store's PING and SET of the whole body, the enqueue script, PUBLISH; and every PUBLISH wakes one worker \
-invocation (its own connection, SET NX, claim script) in the same process, on the same 2 cores: 2 Redis \
-connections and 2 script calls per webhook (details below). The no-op does none of this.";
-const WHY_P99: &str =
-    "the webhook's latency is the sum of its sequential Redis round trips and a new \
-connection, against a no-op that answers at once; under load the worker invocations woken by every \
-PUBLISH queue on the same 2 cores and widen the tail.";
+const WHY_THROUGHPUT: &str = "each acknowledgement runs in a fresh wasm instance, opens a new outbound \
+Redis connection (Spin connects on every `open`) and then makes two round trips one after the other: the \
+enqueue script (which also publishes the wake-up, deduplicated until a worker claims) and the key-value \
+store's SET of the whole body. The no-op does none of this; the worker invocations the wake-ups start share \
+the same 2 cores (details below).";
+const WHY_P99: &str = "the webhook's latency is a new connection plus two sequential Redis round trips, \
+against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load.";
 
 /// Measure one target at one concurrency, after letting the host go idle and a warm-up.
 /// Also returns what all its requests (warm-up included) cost in Redis, once the host is idle again.
@@ -51,7 +49,7 @@ pub fn run(
     rows: &mut Vec<Row>,
     details: &mut Vec<String>,
 ) -> Result<()> {
-    // Acknowledgement only: the worker still wakes on every PUBLISH but claims nothing.
+    // Acknowledgement only: the paused worker still wakes (deduplicated) but claims nothing.
     app.pause(true)?;
     for &c in &sizes.concurrency {
         eprintln!("bench: 1. acknowledgement at concurrency {c}");

@@ -15,10 +15,10 @@ const ROUND: u64 = 1_000;
 /// "Flat": growth from a full history to the end stays under this.
 const MAX_GROWTH_BYTES: i64 = 128 * 1024;
 
-const WHY_APP: &str = "the webhook stores every job record (the whole webhook body, as JSON) in the \
-key-value store (Redis database 1) under `job:<bookingId>`, and nothing deletes it: the worker reads it only \
-when Beds24 credits run out, and completing a job removes only the queue's keys. So the app's Redis grows by \
-one record per distinct booking ever received, without bound; the queue itself stays flat (4a).";
+const WHY_APP: &str = "no per-booking data is left after the run: job records in the key-value \
+store are deleted with their jobs (0 left) and the queue's per-job keys on completion (4a). The remaining \
+growth is most likely Redis's own structures grown during the 10,000-job burst (hash tables resized, \
+allocator pages), which `used_memory` does not hand back; it is not per booking that stays.";
 const WHY_QUEUE: &str =
     "something the queue scripts keep per job is not removed when the job completes.";
 

@@ -29,8 +29,8 @@ worker needs. (2) After the last webhook one worker invocation (the Redis trigge
 time) syncs batch after batch strictly in sequence: per batch of 50 a bookings call and a messages call \
 (~110 KiB of JSON parsed in wasm), a new Postgres connection (one session per batch) for the schema check \
 and one upsert, then one Redis script call per job to settle it; nothing overlaps, so the worker alone \
-stays far below the rate Postgres takes the same upserts at. Every webhook's wake-up also costs one more \
-worker invocation (a connection and a claim script), 2 Redis connections per booking in all.";
+stays far below the rate Postgres takes the same upserts at (a batched settle script and overlapping the \
+two Beds24 calls are the next steps).";
 const WHY_SLOW: &str = "with one worker invocation at a time, each batch waits for the bookings call and \
 then the messages call one after the other (2 × 200 ms), so one process cannot exceed about 50 bookings per \
 0.4 s (≈ 125/s) and reaches that only when every claim finds a full batch of 50.";
