@@ -103,14 +103,76 @@ impl<'a> Client<'a> {
     ) -> Result<Envelope, ApiFailure> {
         let _ = Queue::new(self.redis).count(&format!("api:{endpoint}"), 1);
         let headers = [("token", token), ("accept", "application/json")];
-        let answer = http_client::get(url, &headers, self.settings.api_timeout)
-            .map_err(|e| ApiFailure::Transient(format!("{endpoint} call: {e}")))?;
+        let answer = http_client::get(url, &headers, self.settings.api_timeout);
+        self.settle(endpoint, answer)
+    }
+
+    /// Classify an answer, recording the credits and token state it reports.
+    fn settle(
+        &mut self,
+        endpoint: &str,
+        answer: Result<http_client::Answer, String>,
+    ) -> Result<Envelope, ApiFailure> {
+        let answer = answer.map_err(|e| ApiFailure::Transient(format!("{endpoint} call: {e}")))?;
         let credits =
             Credits::from_headers(answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         self.record_credits(&credits);
         let result = classify(answer.status, &answer.body, credits.resets_in_whole_s());
         self.record_auth(&result);
         result
+    }
+
+    /// Every page of several list endpoints, the same page of each in flight at once
+    /// (a batch's bookings and messages cost one round trip, not two).
+    pub async fn get_all_concurrently(
+        &mut self,
+        lists: &[(&str, &dyn Fn(u32) -> String)],
+    ) -> Result<Vec<Vec<Value>>, ApiFailure> {
+        let mut results = vec![Vec::new(); lists.len()];
+        let mut open: Vec<usize> = (0..lists.len()).collect();
+        let mut refreshed = false;
+        for page in 1..=MAX_PAGES {
+            if open.is_empty() {
+                break;
+            }
+            let token = self.token().await?;
+            let headers = [("token", token.as_str()), ("accept", "application/json")];
+            let mut pending = Vec::with_capacity(open.len());
+            for &i in &open {
+                let _ = Queue::new(self.redis).count(&format!("api:{}", lists[i].0), 1);
+                let url = (lists[i].1)(page);
+                pending.push((
+                    i,
+                    url.clone(),
+                    http_client::start(&url, &headers, self.settings.api_timeout),
+                ));
+            }
+            let mut next = Vec::new();
+            for (i, url, request) in pending {
+                let endpoint = lists[i].0;
+                let envelope = match self
+                    .settle(endpoint, request.and_then(http_client::Pending::wait))
+                {
+                    // A rejected token: refresh once for the whole batch, then retry this call.
+                    Err(ApiFailure::Unauthorized(_)) if !self.settings.refresh_token.is_empty() => {
+                        if !refreshed {
+                            refreshed = true;
+                            let _ = self.redis.execute("DEL", &[TOKEN_KEY.into()]);
+                            self.token = None;
+                        }
+                        let token = self.token().await?;
+                        self.send(endpoint, &url, &token).await
+                    }
+                    other => other,
+                }?;
+                results[i].extend(envelope.data);
+                if envelope.next_page {
+                    next.push(i);
+                }
+            }
+            open = next;
+        }
+        Ok(results)
     }
 
     /// Readiness turns red while Beds24 rejects our token; any accepted call clears it.

@@ -21,20 +21,13 @@ pub async fn fetch(
 ) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
     let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
     let api = client.api();
-    let bookings = client
-        .get_all("bookings", |page| api.bookings(&ids, page))
-        .await?;
-    let found: Vec<BookingId> = bookings
-        .iter()
-        .filter_map(|b| BookingId::from_json(b.get("id")?).ok())
-        .collect();
-    let messages = if found.is_empty() {
-        Vec::new()
-    } else {
-        client
-            .get_all("messages", |page| api.messages(&found, page))
-            .await?
-    };
+    let bookings_page = |page| api.bookings(&ids, page);
+    let messages_page = |page| api.messages(&ids, page);
+    let lists: [(&str, &dyn Fn(u32) -> String); 2] =
+        [("bookings", &bookings_page), ("messages", &messages_page)];
+    let mut pages = client.get_all_concurrently(&lists).await?.into_iter();
+    let bookings = pages.next().unwrap_or_default();
+    let messages = pages.next().unwrap_or_default();
     let names = property_names(client).await;
     Ok((bookings, messages, names))
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
 use spin_sdk::wit::wasi::http0_2_0::types::{
-    Fields, Method, OutgoingRequest, RequestOptions, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingRequest,
+    RequestOptions, Scheme,
 };
 
 /// Refuse answers larger than this (a bookings page is a few hundred KiB).
@@ -19,7 +20,15 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
+/// A request sent and not yet answered; several can be in flight at once.
+pub struct Pending(FutureIncomingResponse);
+
 pub fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Answer, String> {
+    start(url, headers, timeout)?.wait()
+}
+
+/// Send a GET without waiting for the answer.
+pub fn start(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Pending, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
     let fields: Vec<(String, Vec<u8>)> = headers
         .iter()
@@ -57,10 +66,24 @@ pub fn get(url: &str, headers: &[(&str, &str)], timeout: Duration) -> Result<Ans
     let _ = options.set_first_byte_timeout(Some(nanos));
     let _ = options.set_between_bytes_timeout(Some(nanos));
 
-    let pending = outgoing_handler::handle(request, Some(options))
-        .map_err(|e| format!("request failed: {e:?}"))?;
-    pending.subscribe().block();
-    let response = match pending.get() {
+    outgoing_handler::handle(request, Some(options))
+        .map(Pending)
+        .map_err(|e| format!("request failed: {e:?}"))
+}
+
+impl Pending {
+    /// Block until the answer and its whole body are in.
+    pub fn wait(self) -> Result<Answer, String> {
+        let pending = self.0;
+        pending.subscribe().block();
+        read(pending.get())
+    }
+}
+
+type Outcome = Option<Result<Result<IncomingResponse, ErrorCode>, ()>>;
+
+fn read(outcome: Outcome) -> Result<Answer, String> {
+    let response = match outcome {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(format!("request failed: {code:?}")),
         Some(Err(())) | None => return Err("request failed: no response".into()),
