@@ -26,14 +26,13 @@ const MIN_RATE_SLOW: f64 = 50.0;
 const WHY_FAST: &str = "two limits, both visible in the details below. (1) The clock includes taking the \
 webhooks in, and acknowledging them (benchmark 1) is itself slower than Postgres, on the same 2 cores the \
 worker needs. (2) After the last webhook one worker invocation (the Redis trigger runs one message at a \
-time) syncs batch after batch strictly in sequence: per batch of 50 a bookings call and a messages call \
-(~110 KiB of JSON parsed in wasm), a new Postgres connection (one session per batch) for the schema check \
-and one upsert, then one Redis script call per job to settle it; nothing overlaps, so the worker alone \
-stays far below the rate Postgres takes the same upserts at (a batched settle script and overlapping the \
-two Beds24 calls are the next steps).";
-const WHY_SLOW: &str = "with one worker invocation at a time, each batch waits for the bookings call and \
-then the messages call one after the other (2 × 200 ms), so one process cannot exceed about 50 bookings per \
-0.4 s (≈ 125/s) and reaches that only when every claim finds a full batch of 50.";
+time) syncs batch after batch: per batch of 50 the bookings and messages calls (in flight together, \
+~110 KiB of JSON parsed in wasm), a new Postgres connection (one session per batch) for the schema check \
+and one upsert, then one Redis script call per job to settle it; batches do not overlap, so the worker \
+alone stays below the rate Postgres takes the same upserts at (a batched settle script is the next step).";
+const WHY_SLOW: &str = "with one worker invocation at a time, each batch waits one Beds24 round trip \
+(bookings and messages in flight together, 200 ms), so one process cannot exceed about 50 bookings per \
+0.2 s (≈ 250/s) and reaches that only when every claim finds a full batch of 50.";
 
 /// What one end-to-end run measured.
 pub struct E2e {
