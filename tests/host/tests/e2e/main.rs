@@ -8,7 +8,7 @@ mod beds24_api;
 mod dashboard;
 mod lifecycle;
 mod openapi;
-mod openapi_schema;
+mod openapi_doc;
 mod outages;
 mod proxy;
 mod sync;
