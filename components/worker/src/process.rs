@@ -100,6 +100,7 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
         .map(|(j, _)| j.booking_id.to_string())
         .collect();
     let stored = store(settings, redis, &rows, &missing);
+    let mut synced = Vec::new();
     for (job, result) in plan {
         let failure = match (result, &stored) {
             (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
@@ -123,9 +124,10 @@ async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<Claime
         };
         match failure {
             Some(f) => settle_failure(settings, redis, &job, &f, started),
-            None => settle_success(redis, &job, started),
+            None => synced.push(job),
         }
     }
+    settle_successes(redis, &synced, started);
 }
 
 /// Out of credits: write what the stored webhooks carried (only where newer than the
@@ -195,33 +197,41 @@ fn forget_record(job: &ClaimedJob) {
     }
 }
 
-fn settle_success(redis: &mut SpinRedis, job: &ClaimedJob, started: i64) {
+/// Complete every synced job of the batch in one round trip.
+fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64) {
     let now = now_ms();
-    let record = history(job, "completed", started, now, None);
-    match Queue::new(redis).complete(job, now, &record) {
-        Ok(verdict) => {
-            if verdict == "completed" {
-                forget_record(job);
-            }
+    let records: Vec<HistoryRecord> = jobs
+        .iter()
+        .map(|job| history(job, "completed", started, now, None))
+        .collect();
+    let done: Vec<_> = jobs.iter().zip(&records).collect();
+    let verdicts = match Queue::new(redis).complete_many(&done, now) {
+        Ok(verdicts) => verdicts,
+        Err(e) => {
+            // The jobs stay active; their leases run out and they are synced again.
+            let ids: Vec<&str> = jobs.iter().map(|j| j.booking_id.as_str()).collect();
             log(
-                Level::Info,
-                "booking synced",
-                &[
-                    ("bookingId", json!(job.booking_id)),
-                    ("action", json!(job.action)),
-                    ("queue", json!(verdict)),
-                    ("durationMs", json!(now - started)),
-                ],
-            )
+                Level::Error,
+                "could not record completion",
+                &[("bookingIds", json!(ids)), ("error", json!(e.to_string()))],
+            );
+            return;
         }
-        Err(e) => log(
-            Level::Error,
-            "could not record completion",
+    };
+    for (job, verdict) in jobs.iter().zip(verdicts) {
+        if verdict == "completed" {
+            forget_record(job);
+        }
+        log(
+            Level::Info,
+            "booking synced",
             &[
                 ("bookingId", json!(job.booking_id)),
-                ("error", json!(e.to_string())),
+                ("action", json!(job.action)),
+                ("queue", json!(verdict)),
+                ("durationMs", json!(now - started)),
             ],
-        ),
+        );
     }
 }
 

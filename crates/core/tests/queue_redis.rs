@@ -346,3 +346,42 @@ fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
         "expires on its own (its expiry event wakes a worker): {ttl}"
     );
 }
+
+#[test]
+fn a_batch_of_successes_settles_in_one_call() {
+    let mut redis = NativeRedis::fresh(12);
+    let mut q = Queue::new(&mut redis);
+    for n in ["21", "22", "23"] {
+        q.enqueue(&id(n), Action::Modify, 0).unwrap();
+    }
+    let jobs = q.claim(&claim_opts(0)).unwrap();
+    assert_eq!(
+        q.enqueue(&id("22"), Action::Modify, 1).unwrap(),
+        Enqueued::Rerun
+    );
+    let mut stale = jobs[2].clone();
+    stale.claim = "0".into();
+    let records: Vec<HistoryRecord> = ["21", "22", "23"]
+        .iter()
+        .map(|n| record(n, "completed"))
+        .collect();
+    let done = [
+        (&jobs[0], &records[0]),
+        (&jobs[1], &records[1]),
+        (&stale, &records[2]),
+    ];
+    assert_eq!(
+        q.complete_many(&done, 2).unwrap(),
+        ["completed", "requeued", "stale"]
+    );
+    let stats = q.stats(2).unwrap();
+    assert_eq!(
+        (
+            stats.total("processed"),
+            stats.waiting,
+            stats.active,
+            stats.completed
+        ),
+        (2, 1, 1, 2)
+    );
+}

@@ -240,23 +240,43 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         now_ms: i64,
         record: &HistoryRecord,
     ) -> Result<String, StoreError> {
-        let args = vec![
+        let mut verdicts = self.complete_many(&[(job, record)], now_ms)?;
+        verdicts
+            .pop()
+            .ok_or_else(|| StoreError::new("complete script returned nothing"))
+    }
+
+    /// Finish a batch of jobs successfully in one round trip; one verdict per job, in order.
+    pub fn complete_many(
+        &mut self,
+        done: &[(&ClaimedJob, &HistoryRecord)],
+        now_ms: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
             PREFIX.into(),
-            job.booking_id.as_str().into(),
-            job.claim.as_str().into(),
             now_ms.into(),
-            serde_json::to_string(record)
-                .expect("record serializes")
-                .into(),
             (policy::COMPLETED_HISTORY as i64).into(),
-            policy::duration_bucket(record.duration_ms).into(),
-            record.duration_ms.max(0).into(),
         ];
-        self.eval_text(
-            scripts::COMPLETE,
-            &[keys::DUE, keys::ACTIVE, keys::STATS, keys::COMPLETED],
-            args,
-        )
+        for (job, record) in done {
+            args.push(job.booking_id.as_str().into());
+            args.push(job.claim.as_str().into());
+            args.push(
+                serde_json::to_string(record)
+                    .expect("record serializes")
+                    .into(),
+            );
+            args.push(policy::duration_bucket(record.duration_ms).into());
+            args.push(record.duration_ms.max(0).into());
+        }
+        let keys = [keys::DUE, keys::ACTIVE, keys::STATS, keys::COMPLETED];
+        let reply = self.eval(scripts::COMPLETE, &keys, args)?;
+        Ok(reply
+            .iter()
+            .map(|v| v.as_text().unwrap_or_default())
+            .collect())
     }
 
     /// Apply a failure decision. Returns the verdict (mode applied, "requeued" or "stale").
