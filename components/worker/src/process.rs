@@ -8,9 +8,7 @@ use beds24_sync_core::db;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::mapping::{map_booking, BookingRow, MappingContext, SyncState};
-use beds24_sync_core::queue::{
-    decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue, WAKE_CHANNEL,
-};
+use beds24_sync_core::queue::{decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue};
 use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
 use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
 use serde_json::json;
@@ -41,7 +39,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         sync_batch(&settings, &mut redis, jobs).await;
         if now_ms() - started > INVOCATION_BUDGET_MS {
-            redis.execute("PUBLISH", &[WAKE_CHANNEL.into(), "more".into()])?;
+            Queue::new(&mut redis).publish_wakeup()?;
             return Ok(());
         }
     }
@@ -191,9 +189,15 @@ fn store(
 
 /// The webhook's job record lives as long as its job: without this, Redis would keep
 /// a copy of every booking's last webhook body forever.
-fn forget_record(job: &ClaimedJob) {
+fn forget_records<'a>(jobs: impl IntoIterator<Item = &'a ClaimedJob>) {
+    let mut jobs = jobs.into_iter().peekable();
+    if jobs.peek().is_none() {
+        return;
+    }
     if let Ok(store) = Store::open_default() {
-        let _ = store.delete(&JobRecord::kv_key(&job.booking_id));
+        for job in jobs {
+            let _ = store.delete(&JobRecord::kv_key(&job.booking_id));
+        }
     }
 }
 
@@ -218,10 +222,12 @@ fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64) {
             return;
         }
     };
+    let finished = jobs
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| *v == "completed");
+    forget_records(finished.map(|(job, _)| job));
     for (job, verdict) in jobs.iter().zip(verdicts) {
-        if verdict == "completed" {
-            forget_record(job);
-        }
         log(
             Level::Info,
             "booking synced",
@@ -254,7 +260,7 @@ fn settle_failure(
     );
     let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
     if matches!(verdict.as_deref(), Ok("final")) {
-        forget_record(job);
+        forget_records([job]);
     }
     log(
         Level::Warn,
