@@ -113,7 +113,8 @@ impl<'a> Client<'a> {
         endpoint: &str,
         answer: Result<http_client::Answer, String>,
     ) -> Result<Envelope, ApiFailure> {
-        let answer = answer.map_err(|e| ApiFailure::Transient(format!("{endpoint} call: {e}")))?;
+        let answer =
+            answer.map_err(|e| ApiFailure::Unreachable(format!("{endpoint} call: {e}")))?;
         let credits =
             Credits::from_headers(answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         self.record_credits(&credits);
@@ -285,7 +286,7 @@ impl<'a> Client<'a> {
             &headers,
             self.settings.api_timeout,
         )
-        .map_err(|e| ApiFailure::Transient(format!("token call: {e}")))?;
+        .map_err(|e| ApiFailure::Unreachable(format!("token call: {e}")))?;
         match answer.status {
             200 => serde_json::from_slice(&answer.body)
                 .map_err(|e| ApiFailure::Transient(format!("token answer is not valid JSON: {e}"))),

@@ -7,6 +7,7 @@ use beds24_sync_core::beds24::ApiFailure;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::ClaimedJob;
 use beds24_sync_core::store::RedisExec;
+use beds24_sync_core::sync::Fetched;
 use beds24_sync_core::BookingId;
 use serde_json::{json, Value};
 
@@ -15,10 +16,24 @@ use crate::beds24::Client;
 const PROPERTIES_KEY: &str = "b24:beds24:properties";
 const PROPERTIES_TTL_S: i64 = 3600;
 
-pub async fn fetch(
-    client: &mut Client<'_>,
-    jobs: &[ClaimedJob],
-) -> Result<(Vec<Value>, Vec<Value>, HashMap<String, String>), ApiFailure> {
+/// Everything Beds24 returned for one batch.
+pub struct BatchData {
+    pub bookings: Vec<Value>,
+    pub messages: Vec<Value>,
+    pub property_names: HashMap<String, String>,
+}
+
+impl BatchData {
+    pub fn as_input(&self) -> Fetched<'_> {
+        Fetched {
+            bookings: &self.bookings,
+            messages: &self.messages,
+            property_names: &self.property_names,
+        }
+    }
+}
+
+pub async fn fetch(client: &mut Client<'_>, jobs: &[ClaimedJob]) -> Result<BatchData, ApiFailure> {
     let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
     let api = client.api();
     let bookings_page = |page| api.bookings(&ids, page);
@@ -28,8 +43,11 @@ pub async fn fetch(
     let mut pages = client.get_all_concurrently(&lists).await?.into_iter();
     let bookings = pages.next().unwrap_or_default();
     let messages = pages.next().unwrap_or_default();
-    let names = property_names(client).await;
-    Ok((bookings, messages, names))
+    Ok(BatchData {
+        bookings,
+        messages,
+        property_names: property_names(client).await,
+    })
 }
 
 /// Property names, cached in Redis for an hour (they rarely change; each call costs credits).

@@ -8,6 +8,7 @@ mod fetch;
 mod http_client;
 mod process;
 mod settings;
+mod settle;
 
 use beds24_spin_glue::log;
 use beds24_sync_core::logging::Level;

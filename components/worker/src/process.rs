@@ -8,15 +8,16 @@ use beds24_sync_core::db;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::mapping::{map_booking, BookingRow, MappingContext, SyncState};
-use beds24_sync_core::queue::{decide, ClaimOptions, ClaimedJob, Failure, HistoryRecord, Queue};
+use beds24_sync_core::queue::{ClaimOptions, ClaimedJob, Failure, Queue};
 use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
-use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
+use beds24_sync_core::sync::{batch_recovery, plan_batch, BatchRecovery, JobResult};
 use serde_json::json;
 use spin_sdk::key_value::Store;
 
 use crate::beds24::Client;
-use crate::fetch::fetch;
+use crate::fetch::{fetch, BatchData};
 use crate::settings::Settings;
+use crate::settle::{settle_failure, settle_successes, to_failure};
 
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 const INVOCATION_BUDGET_MS: i64 = 20_000;
@@ -49,42 +50,105 @@ pub async fn run() -> anyhow::Result<()> {
 /// settling every job (an unsettled job waits for its lease to run out).
 async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<ClaimedJob>) {
     let started = now_ms();
-    let fetched = {
-        let mut client = Client::new(settings, redis);
-        match client.credits_wait_until() {
-            Some(until) => Err(ApiFailure::RateLimited(
-                "Beds24 credit budget spent".into(),
-                Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
-            )),
-            None => fetch(&mut client, &jobs).await,
-        }
-    };
-    let (bookings, messages, names) = match fetched {
-        Ok(parts) => parts,
-        Err(ApiFailure::BadRequest(_)) if jobs.len() > 1 => {
-            // One unfetchable id must not sink the batch: retry each job alone.
+    match fetch_batch(settings, redis, &jobs).await {
+        Ok(data) => store_and_settle(settings, redis, jobs, &data, started),
+        Err(failure) => recover(settings, redis, jobs, failure, started).await,
+    }
+}
+
+async fn fetch_batch(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    jobs: &[ClaimedJob],
+) -> Result<BatchData, ApiFailure> {
+    let mut client = Client::new(settings, redis);
+    match client.credits_wait_until() {
+        Some(until) => Err(ApiFailure::RateLimited(
+            "Beds24 credit budget spent".into(),
+            Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
+        )),
+        None => fetch(&mut client, jobs).await,
+    }
+}
+
+/// The batch request failed: find out whether one booking is to blame before
+/// failing everyone (see `BatchRecovery`).
+async fn recover(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    mut jobs: Vec<ClaimedJob>,
+    failure: ApiFailure,
+    started: i64,
+) {
+    match batch_recovery(&failure, jobs.len()) {
+        BatchRecovery::EachAlone => {
             for job in jobs {
                 Box::pin(sync_batch(settings, redis, vec![job])).await;
             }
-            return;
+        }
+        BatchRecovery::Probe => {
+            let first = jobs.remove(0);
+            if sync_alone(settings, redis, first).await.is_ok() {
+                // Not a general outage: the rest goes on as a batch (probing again if needed).
+                Box::pin(sync_batch(settings, redis, jobs)).await;
+                return;
+            }
+            let last = jobs.pop().expect("a probed batch has two jobs or more");
+            match sync_alone(settings, redis, last).await {
+                Ok(()) if jobs.is_empty() => {}
+                Ok(()) => Box::pin(sync_batch(settings, redis, jobs)).await,
+                // Both ends fail alone too: a general outage, no more calls this round.
+                Err(failure) => fail_all(settings, redis, &jobs, failure, started),
+            }
+        }
+        BatchRecovery::FailAll => fail_all(settings, redis, &jobs, to_failure(failure), started),
+    }
+}
+
+/// Sync one job on its own; on a failed fetch, settle it and hand back the failure.
+async fn sync_alone(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    job: ClaimedJob,
+) -> Result<(), Failure> {
+    let started = now_ms();
+    match fetch_batch(settings, redis, std::slice::from_ref(&job)).await {
+        Ok(data) => {
+            store_and_settle(settings, redis, vec![job], &data, started);
+            Ok(())
         }
         Err(failure) => {
             let failure = to_failure(failure);
-            if matches!(failure, Failure::RateLimited { .. }) {
-                degrade_to_webhook_data(settings, redis, &jobs);
-            }
-            for job in &jobs {
-                settle_failure(settings, redis, job, &failure, started);
-            }
-            return;
+            settle_failure(settings, redis, &job, &failure, started);
+            Err(failure)
         }
-    };
-    let fetched = Fetched {
-        bookings: &bookings,
-        messages: &messages,
-        property_names: &names,
-    };
-    let plan = plan_batch(&jobs, &fetched, chrono::Utc::now());
+    }
+}
+
+fn fail_all(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    jobs: &[ClaimedJob],
+    failure: Failure,
+    started: i64,
+) {
+    if matches!(failure, Failure::RateLimited { .. }) {
+        degrade_to_webhook_data(settings, redis, jobs);
+    }
+    for job in jobs {
+        settle_failure(settings, redis, job, &failure, started);
+    }
+}
+
+/// Map what one batch fetched, upsert the rows and settle every job.
+fn store_and_settle(
+    settings: &Settings,
+    redis: &mut SpinRedis,
+    jobs: Vec<ClaimedJob>,
+    data: &BatchData,
+    started: i64,
+) {
+    let plan = plan_batch(&jobs, &data.as_input(), chrono::Utc::now());
     let rows: Vec<BookingRow> = plan
         .iter()
         .filter_map(|(_, r)| match r {
@@ -185,125 +249,6 @@ fn store(
     db::upsert_rows(&mut pg, rows)?;
     db::mark_missing(&mut pg, missing)?;
     Ok(())
-}
-
-/// The webhook's job record lives as long as its job: without this, Redis would keep
-/// a copy of every booking's last webhook body forever.
-fn forget_records<'a>(jobs: impl IntoIterator<Item = &'a ClaimedJob>) {
-    let mut jobs = jobs.into_iter().peekable();
-    if jobs.peek().is_none() {
-        return;
-    }
-    if let Ok(store) = Store::open_default() {
-        for job in jobs {
-            let _ = store.delete(&JobRecord::kv_key(&job.booking_id));
-        }
-    }
-}
-
-/// Complete every synced job of the batch in one round trip.
-fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64) {
-    let now = now_ms();
-    let records: Vec<HistoryRecord> = jobs
-        .iter()
-        .map(|job| history(job, "completed", started, now, None))
-        .collect();
-    let done: Vec<_> = jobs.iter().zip(&records).collect();
-    let verdicts = match Queue::new(redis).complete_many(&done, now) {
-        Ok(verdicts) => verdicts,
-        Err(e) => {
-            // The jobs stay active; their leases run out and they are synced again.
-            let ids: Vec<&str> = jobs.iter().map(|j| j.booking_id.as_str()).collect();
-            log(
-                Level::Error,
-                "could not record completion",
-                &[("bookingIds", json!(ids)), ("error", json!(e.to_string()))],
-            );
-            return;
-        }
-    };
-    let finished = jobs
-        .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| *v == "completed");
-    forget_records(finished.map(|(job, _)| job));
-    for (job, verdict) in jobs.iter().zip(verdicts) {
-        log(
-            Level::Info,
-            "booking synced",
-            &[
-                ("bookingId", json!(job.booking_id)),
-                ("action", json!(job.action)),
-                ("queue", json!(verdict)),
-                ("durationMs", json!(now - started)),
-            ],
-        );
-    }
-}
-
-fn settle_failure(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    job: &ClaimedJob,
-    failure: &Failure,
-    started: i64,
-) {
-    let now = now_ms();
-    let jitter = f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
-    let decision = decide(&settings.schedule, job.attempts, failure, now, jitter);
-    let record = history(
-        job,
-        decision.mode(),
-        started,
-        now,
-        Some(failure.message().to_owned()),
-    );
-    let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
-    if matches!(verdict.as_deref(), Ok("final")) {
-        forget_records([job]);
-    }
-    log(
-        Level::Warn,
-        "booking sync failed",
-        &[
-            ("bookingId", json!(job.booking_id)),
-            ("action", json!(job.action)),
-            ("attempt", json!(job.attempts + 1)),
-            ("decision", json!(decision.mode())),
-            ("queue", json!(verdict.as_ref().map_err(|e| e.to_string()))),
-            ("error", json!(failure.message())),
-        ],
-    );
-}
-
-fn history(
-    job: &ClaimedJob,
-    outcome: &str,
-    started: i64,
-    now: i64,
-    error: Option<String>,
-) -> HistoryRecord {
-    HistoryRecord {
-        booking_id: job.booking_id.to_string(),
-        action: job.action,
-        outcome: outcome.to_owned(),
-        attempts: job.attempts + 1,
-        started_at: started,
-        finished_at: now,
-        duration_ms: now - started,
-        error,
-    }
-}
-
-fn to_failure(failure: ApiFailure) -> Failure {
-    match failure {
-        ApiFailure::RateLimited(reason, after) => Failure::RateLimited {
-            retry_at_ms: now_ms() + after.unwrap_or(60).max(1) as i64 * 1000,
-            reason: format!("Beds24 rate limit: {reason}"),
-        },
-        transient @ ApiFailure::Transient(_) => Failure::Transient(transient.to_string()),
-        permanent => Failure::Permanent(permanent.to_string()),
-    }
 }
 
 /// Retry and lease timers wake workers through expiry events: make sure Redis

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::beds24::ApiFailure;
 use crate::mapping::{map_booking, Anomaly, BookingRow, MappingContext, SyncState};
 use crate::queue::{ClaimedJob, Failure};
 use crate::BookingId;
@@ -75,6 +76,49 @@ pub fn plan_batch(
         .collect()
 }
 
+/// What to do when the Beds24 request for a whole batch fails. The cause may be one
+/// booking, and one booking must not drag the others into the dead-letter queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchRecovery {
+    /// Settle every job with the failure: the batch is one job, or no single booking
+    /// can cause it (no answer at all, rate limit, token or scope refused).
+    FailAll,
+    /// Sync each job alone now: Beds24 rejected the request, so repeating it cannot help.
+    EachAlone,
+    /// Beds24 answered with an error: sync the first job alone and, if that fails
+    /// too, the last. If both fail the outage is general and the rest fail without
+    /// more calls (two extra calls per batch during an outage, not one per job).
+    Probe,
+}
+
+pub fn batch_recovery(failure: &ApiFailure, batch_len: usize) -> BatchRecovery {
+    match failure {
+        _ if batch_len < 2 => BatchRecovery::FailAll,
+        ApiFailure::BadRequest(_) => BatchRecovery::EachAlone,
+        ApiFailure::Transient(_) => BatchRecovery::Probe,
+        ApiFailure::Unreachable(_)
+        | ApiFailure::RateLimited(..)
+        | ApiFailure::Unauthorized(_)
+        | ApiFailure::Forbidden(_) => BatchRecovery::FailAll,
+    }
+}
+
+/// How the queue treats a failed Beds24 call. Every variant is named (no catch-all),
+/// so a new kind of failure cannot silently become final.
+pub fn job_failure(failure: ApiFailure, now_ms: i64) -> Failure {
+    let message = failure.to_string();
+    match failure {
+        ApiFailure::RateLimited(_, after) => Failure::RateLimited {
+            retry_at_ms: now_ms + after.unwrap_or(60).max(1) as i64 * 1000,
+            reason: message,
+        },
+        ApiFailure::Transient(_) | ApiFailure::Unreachable(_) => Failure::Transient(message),
+        ApiFailure::Unauthorized(_) | ApiFailure::Forbidden(_) | ApiFailure::BadRequest(_) => {
+            Failure::Permanent(message)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +162,53 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(plan[2].1, JobResult::Missing);
+    }
+
+    #[test]
+    fn only_failures_one_booking_can_cause_are_taken_apart() {
+        let answer = || ApiFailure::Transient("HTTP 500".into());
+        assert_eq!(batch_recovery(&answer(), 1), BatchRecovery::FailAll);
+        assert_eq!(batch_recovery(&answer(), 2), BatchRecovery::Probe);
+        assert_eq!(
+            batch_recovery(&ApiFailure::BadRequest("bad id".into()), 3),
+            BatchRecovery::EachAlone
+        );
+        for general in [
+            ApiFailure::Unreachable("timed out".into()),
+            ApiFailure::RateLimited("429".into(), Some(3)),
+            ApiFailure::Unauthorized("token".into()),
+            ApiFailure::Forbidden("scope".into()),
+        ] {
+            assert_eq!(batch_recovery(&general, 50), BatchRecovery::FailAll);
+        }
+    }
+
+    #[test]
+    fn api_failures_become_queue_failures() {
+        let now = 1_000_000;
+        assert_eq!(
+            job_failure(ApiFailure::RateLimited("429".into(), Some(3)), now),
+            Failure::RateLimited {
+                retry_at_ms: now + 3000,
+                reason: "Beds24 rate limit: 429".into()
+            }
+        );
+        assert!(matches!(
+            job_failure(ApiFailure::RateLimited("spent".into(), None), now),
+            Failure::RateLimited { retry_at_ms, .. } if retry_at_ms == now + 60_000
+        ));
+        for retry in [
+            ApiFailure::Transient("HTTP 502".into()),
+            ApiFailure::Unreachable("connection refused".into()),
+        ] {
+            assert!(matches!(job_failure(retry, now), Failure::Transient(_)));
+        }
+        for last in [
+            ApiFailure::Unauthorized("token".into()),
+            ApiFailure::Forbidden("scope".into()),
+            ApiFailure::BadRequest("id".into()),
+        ] {
+            assert!(matches!(job_failure(last, now), Failure::Permanent(_)));
+        }
     }
 }

@@ -42,12 +42,15 @@ pub enum ApiFailure {
     /// 5xx, invalid JSON, unexpected shapes: worth retrying.
     #[error("Beds24 temporarily failed: {0}")]
     Transient(String),
+    /// No answer at all (connection refused or reset, timeout): worth retrying.
+    #[error("Beds24 could not be reached: {0}")]
+    Unreachable(String),
 }
 
 impl ApiFailure {
     /// Retrying later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiFailure::Transient(_))
+        matches!(self, ApiFailure::Transient(_) | ApiFailure::Unreachable(_))
     }
 }
 

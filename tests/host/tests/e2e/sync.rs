@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mock_beds24::Endpoint;
+use mock_beds24::{Endpoint, Fault, Times};
 use serde_json::json;
 
 use crate::harness::AppConfig;
@@ -192,5 +192,76 @@ fn bookings_and_messages_are_read_across_pages() {
     for id in 2000..2010u64 {
         let row = env.booking(&id.to_string()).unwrap();
         assert_eq!(row["messages"].as_array().unwrap().len(), 1, "{row}");
+    }
+}
+
+/// Enqueue `ids` while the worker is held off, then let it claim them as one batch.
+fn enqueue_as_one_batch(env: &Env, ids: impl IntoIterator<Item = u64>) {
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
+    for id in ids {
+        assert_eq!(
+            env.webhook(json!({ "bookingId": id }).to_string(), None).0,
+            202
+        );
+    }
+    assert_eq!(env.admin_post("/api/admin/queues/resume").0, 200);
+}
+
+fn job_state(env: &Env, id: u64) -> (String, String) {
+    let fields: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut env.redis(), format!("b24:job:{id}")).unwrap();
+    (
+        fields.get("state").cloned().unwrap_or_default(),
+        fields.get("attempts").cloned().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
+    // Retries far away: everything below happens in each batch's first round.
+    let config = AppConfig {
+        batch_size: "20".into(),
+        retry_delays: "60".into(),
+        ..AppConfig::default()
+    };
+    let env = Env::start_with("isolate", config);
+    for id in (3000..3006).chain(3100..3105) {
+        env.mock.booking_from_fixture(id, |_| {});
+    }
+    // Beds24 answers 500 to any request naming 3000, the first of the batch.
+    env.mock
+        .set_fault(Some(3000), Fault::Status(500), Times::Always);
+    enqueue_as_one_batch(&env, 3000..3006);
+    let stats = crate::harness::wait_for("the five good bookings", WAIT, || {
+        let stats = env.stats();
+        (stats["totals"]["processed"] == json!(5) && stats["delayed"] == json!(1)).then_some(stats)
+    });
+    assert_eq!(stats["dead"], json!(0), "{stats}");
+    for id in 3001..3006u64 {
+        assert!(env.booking(&id.to_string()).is_some(), "{id} not synced");
+    }
+    assert!(env.booking("3000").is_none());
+    assert_eq!(job_state(&env, 3000), ("delayed".into(), "1".into()));
+    // The batch, 3000 alone, 3005 alone, then 3001-3004 together.
+    let batches = env.mock.requested_ids(Endpoint::Bookings);
+    assert_eq!(batches.len(), 4, "{batches:?}");
+    assert_eq!(batches[3].len(), 4, "{batches:?}");
+
+    // A general outage is not taken apart one booking at a time: the batch and two
+    // probes, then every job waits for its retry.
+    env.mock.reset_counters();
+    env.mock.set_fault(None, Fault::Status(503), Times::Always);
+    enqueue_as_one_batch(&env, 3100..3105);
+    crate::harness::wait_for("the outage batch to be delayed", WAIT, || {
+        (env.stats()["delayed"] == json!(6)).then_some(())
+    });
+    assert_eq!(env.mock.calls(Endpoint::Bookings), 3);
+    for id in 3100..3105u64 {
+        assert_eq!(job_state(&env, id), ("delayed".into(), "1".into()));
+        assert!(env.booking(&id.to_string()).is_none());
     }
 }
