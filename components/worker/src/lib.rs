@@ -7,6 +7,7 @@ mod beds24;
 mod fetch;
 mod http_client;
 mod process;
+mod rows;
 mod settings;
 mod settle;
 

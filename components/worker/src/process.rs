@@ -1,21 +1,17 @@
 //! One worker invocation: claim due jobs in batches, sync each batch, settle every job.
 
-use std::collections::HashMap;
-
-use beds24_spin_glue::{log, now_ms, pg::SpinPg, redis::SpinRedis, schema};
+use beds24_spin_glue::{log, now_ms, redis::SpinRedis};
 use beds24_sync_core::beds24::ApiFailure;
-use beds24_sync_core::db;
-use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
-use beds24_sync_core::mapping::{map_booking, BookingRow, MappingContext, SyncState};
+use beds24_sync_core::mapping::BookingRow;
 use beds24_sync_core::queue::{ClaimOptions, ClaimedJob, Failure, Queue};
-use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
+use beds24_sync_core::store::{RedisExec, RedisValue};
 use beds24_sync_core::sync::{batch_recovery, plan_batch, BatchRecovery, JobResult};
 use serde_json::json;
-use spin_sdk::key_value::Store;
 
 use crate::beds24::Client;
 use crate::fetch::{fetch, BatchData};
+use crate::rows::{webhook_rows, PgSession};
 use crate::settings::Settings;
 use crate::settle::{settle_failure, settle_successes, to_failure};
 
@@ -26,6 +22,11 @@ pub async fn run() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     let mut redis = SpinRedis::open(&settings.redis_url)?;
     ensure_expiry_events(&mut redis);
+    let mut run = Run {
+        pg: PgSession::new(&settings.database_url),
+        settings: &settings,
+        redis: &mut redis,
+    };
     let started = now_ms();
     loop {
         let options = ClaimOptions {
@@ -34,221 +35,167 @@ pub async fn run() -> anyhow::Result<()> {
             batch: settings.batch,
             max_tries: settings.schedule.max_tries(),
         };
-        let jobs = Queue::new(&mut redis).claim(&options)?;
+        let jobs = Queue::new(run.redis).claim(&options)?;
         if jobs.is_empty() {
             return Ok(());
         }
-        sync_batch(&settings, &mut redis, jobs).await;
+        run.sync_batch(jobs).await;
         if now_ms() - started > INVOCATION_BUDGET_MS {
-            Queue::new(&mut redis).publish_wakeup()?;
+            Queue::new(run.redis).publish_wakeup()?;
             return Ok(());
         }
     }
 }
 
-/// Fetch, map, upsert and settle one claimed batch. Never returns early without
-/// settling every job (an unsettled job waits for its lease to run out).
-async fn sync_batch(settings: &Settings, redis: &mut SpinRedis, jobs: Vec<ClaimedJob>) {
-    let started = now_ms();
-    match fetch_batch(settings, redis, &jobs).await {
-        Ok(data) => store_and_settle(settings, redis, jobs, &data, started),
-        Err(failure) => recover(settings, redis, jobs, failure, started).await,
-    }
+/// What one invocation works with: its settings, its Redis connection and one
+/// Postgres session shared by all its batches.
+struct Run<'a> {
+    settings: &'a Settings,
+    redis: &'a mut SpinRedis,
+    pg: PgSession,
 }
 
-async fn fetch_batch(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    jobs: &[ClaimedJob],
-) -> Result<BatchData, ApiFailure> {
-    let mut client = Client::new(settings, redis);
-    match client.credits_wait_until() {
-        Some(until) => Err(ApiFailure::RateLimited(
-            "Beds24 credit budget spent".into(),
-            Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
-        )),
-        None => fetch(&mut client, jobs).await,
-    }
-}
-
-/// The batch request failed: find out whether one booking is to blame before
-/// failing everyone (see `BatchRecovery`).
-async fn recover(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    mut jobs: Vec<ClaimedJob>,
-    failure: ApiFailure,
-    started: i64,
-) {
-    match batch_recovery(&failure, jobs.len()) {
-        BatchRecovery::EachAlone => {
-            for job in jobs {
-                Box::pin(sync_batch(settings, redis, vec![job])).await;
-            }
-        }
-        BatchRecovery::Probe => {
-            let first = jobs.remove(0);
-            if sync_alone(settings, redis, first).await.is_ok() {
-                // Not a general outage: the rest goes on as a batch (probing again if needed).
-                Box::pin(sync_batch(settings, redis, jobs)).await;
-                return;
-            }
-            let last = jobs.pop().expect("a probed batch has two jobs or more");
-            match sync_alone(settings, redis, last).await {
-                Ok(()) if jobs.is_empty() => {}
-                Ok(()) => Box::pin(sync_batch(settings, redis, jobs)).await,
-                // Both ends fail alone too: a general outage, no more calls this round.
-                Err(failure) => fail_all(settings, redis, &jobs, failure, started),
-            }
-        }
-        BatchRecovery::FailAll => fail_all(settings, redis, &jobs, to_failure(failure), started),
-    }
-}
-
-/// Sync one job on its own; on a failed fetch, settle it and hand back the failure.
-async fn sync_alone(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    job: ClaimedJob,
-) -> Result<(), Failure> {
-    let started = now_ms();
-    match fetch_batch(settings, redis, std::slice::from_ref(&job)).await {
-        Ok(data) => {
-            store_and_settle(settings, redis, vec![job], &data, started);
-            Ok(())
-        }
-        Err(failure) => {
-            let failure = to_failure(failure);
-            settle_failure(settings, redis, &job, &failure, started);
-            Err(failure)
+impl Run<'_> {
+    /// Fetch, map, upsert and settle one claimed batch. Never returns early without
+    /// settling every job (an unsettled job waits for its lease to run out).
+    async fn sync_batch(&mut self, jobs: Vec<ClaimedJob>) {
+        let started = now_ms();
+        match self.fetch_batch(&jobs).await {
+            Ok(data) => self.store_and_settle(jobs, &data, started),
+            Err(failure) => self.recover(jobs, failure, started).await,
         }
     }
-}
 
-fn fail_all(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    jobs: &[ClaimedJob],
-    failure: Failure,
-    started: i64,
-) {
-    if matches!(failure, Failure::RateLimited { .. }) {
-        degrade_to_webhook_data(settings, redis, jobs);
-    }
-    for job in jobs {
-        settle_failure(settings, redis, job, &failure, started);
-    }
-}
-
-/// Map what one batch fetched, upsert the rows and settle every job.
-fn store_and_settle(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    jobs: Vec<ClaimedJob>,
-    data: &BatchData,
-    started: i64,
-) {
-    let plan = plan_batch(&jobs, &data.as_input(), chrono::Utc::now());
-    let rows: Vec<BookingRow> = plan
-        .iter()
-        .filter_map(|(_, r)| match r {
-            JobResult::Row(row, _) => Some((**row).clone()),
-            _ => None,
-        })
-        .collect();
-    let missing: Vec<String> = plan
-        .iter()
-        .filter(|(_, r)| *r == JobResult::Missing)
-        .map(|(j, _)| j.booking_id.to_string())
-        .collect();
-    let stored = store(settings, redis, &rows, &missing);
-    let mut synced = Vec::new();
-    for (job, result) in plan {
-        let failure = match (result, &stored) {
-            (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
-            (JobResult::Row(_, anomalies), Ok(())) => {
-                for anomaly in anomalies {
-                    log(
-                        Level::Warn,
-                        "booking data anomaly",
-                        &[
-                            ("bookingId", json!(job.booking_id)),
-                            ("anomaly", json!(format!("{anomaly:?}"))),
-                        ],
-                    );
-                }
-                None
-            }
-            (JobResult::Missing, Ok(())) => Some(Failure::Permanent(
-                "booking not returned by Beds24 (deleted or no longer visible)".into(),
+    async fn fetch_batch(&mut self, jobs: &[ClaimedJob]) -> Result<BatchData, ApiFailure> {
+        let mut client = Client::new(self.settings, self.redis);
+        match client.credits_wait_until() {
+            Some(until) => Err(ApiFailure::RateLimited(
+                "Beds24 credit budget spent".into(),
+                Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
             )),
-            (JobResult::Failed(f), _) => Some(f),
-        };
-        match failure {
-            Some(f) => settle_failure(settings, redis, &job, &f, started),
-            None => synced.push(job),
+            None => fetch(&mut client, jobs).await,
         }
     }
-    settle_successes(redis, &synced, started);
-}
 
-/// Out of credits: write what the stored webhooks carried (only where newer than the
-/// row; marked `"BDStatus" = 'webhook'`). The jobs stay queued for the real fetch.
-fn degrade_to_webhook_data(settings: &Settings, redis: &mut SpinRedis, jobs: &[ClaimedJob]) {
-    let Ok(store) = Store::open_default() else {
-        return;
-    };
-    let names = HashMap::new();
-    let rows: Vec<BookingRow> = jobs
-        .iter()
-        .filter_map(|job| {
-            let bytes = store.get(&JobRecord::kv_key(&job.booking_id)).ok()??;
-            let record: JobRecord = serde_json::from_slice(&bytes).ok()?;
-            let (booking, messages) = record.webhook_snapshot()?;
-            let ctx = MappingContext {
-                property_names: &names,
-                messages,
-                now: chrono::Utc::now(),
-                state: SyncState::FromWebhook,
+    /// The batch request failed: find out whether one booking is to blame before
+    /// failing everyone (see `BatchRecovery`).
+    async fn recover(&mut self, mut jobs: Vec<ClaimedJob>, failure: ApiFailure, started: i64) {
+        match batch_recovery(&failure, jobs.len()) {
+            BatchRecovery::EachAlone => {
+                for job in jobs {
+                    Box::pin(self.sync_batch(vec![job])).await;
+                }
+            }
+            BatchRecovery::Probe => {
+                let first = jobs.remove(0);
+                if self.sync_alone(first).await.is_ok() {
+                    // Not a general outage: the rest goes on as a batch (probing again if needed).
+                    Box::pin(self.sync_batch(jobs)).await;
+                    return;
+                }
+                let last = jobs.pop().expect("a probed batch has two jobs or more");
+                match self.sync_alone(last).await {
+                    Ok(()) if jobs.is_empty() => {}
+                    Ok(()) => Box::pin(self.sync_batch(jobs)).await,
+                    // Both ends fail alone too: a general outage, no more calls this round.
+                    Err(failure) => self.fail_all(&jobs, failure, started),
+                }
+            }
+            BatchRecovery::FailAll => self.fail_all(&jobs, to_failure(failure), started),
+        }
+    }
+
+    /// Sync one job on its own; on a failed fetch, settle it and hand back the failure.
+    async fn sync_alone(&mut self, job: ClaimedJob) -> Result<(), Failure> {
+        let started = now_ms();
+        match self.fetch_batch(std::slice::from_ref(&job)).await {
+            Ok(data) => {
+                self.store_and_settle(vec![job], &data, started);
+                Ok(())
+            }
+            Err(failure) => {
+                let failure = to_failure(failure);
+                settle_failure(self.settings, self.redis, &job, &failure, started);
+                Err(failure)
+            }
+        }
+    }
+
+    fn fail_all(&mut self, jobs: &[ClaimedJob], failure: Failure, started: i64) {
+        if matches!(failure, Failure::RateLimited { .. }) {
+            self.degrade_to_webhook_data(jobs);
+        }
+        for job in jobs {
+            settle_failure(self.settings, self.redis, job, &failure, started);
+        }
+    }
+
+    /// Map what one batch fetched, upsert the rows and settle every job.
+    fn store_and_settle(&mut self, jobs: Vec<ClaimedJob>, data: &BatchData, started: i64) {
+        let plan = plan_batch(&jobs, &data.as_input(), chrono::Utc::now());
+        let rows: Vec<BookingRow> = plan
+            .iter()
+            .filter_map(|(_, r)| match r {
+                JobResult::Row(row, _) => Some((**row).clone()),
+                _ => None,
+            })
+            .collect();
+        let missing: Vec<String> = plan
+            .iter()
+            .filter(|(_, r)| *r == JobResult::Missing)
+            .map(|(j, _)| j.booking_id.to_string())
+            .collect();
+        let stored = self.pg.store(self.redis, &rows, &missing);
+        let mut synced = Vec::new();
+        for (job, result) in plan {
+            let failure = match (result, &stored) {
+                (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
+                (JobResult::Row(_, anomalies), Ok(_)) => {
+                    for anomaly in anomalies {
+                        log(
+                            Level::Warn,
+                            "booking data anomaly",
+                            &[
+                                ("bookingId", json!(job.booking_id)),
+                                ("anomaly", json!(format!("{anomaly:?}"))),
+                            ],
+                        );
+                    }
+                    None
+                }
+                (JobResult::Missing, Ok(_)) => Some(Failure::Permanent(
+                    "booking not returned by Beds24 (deleted or no longer visible)".into(),
+                )),
+                (JobResult::Failed(f), _) => Some(f),
             };
-            map_booking(&booking, ctx).ok().map(|(row, _)| row)
-        })
-        .collect();
-    if rows.is_empty() {
-        return;
+            match failure {
+                Some(f) => settle_failure(self.settings, self.redis, &job, &f, started),
+                None => synced.push(job),
+            }
+        }
+        settle_successes(self.redis, &synced, started);
     }
-    // Property names are not in webhooks: keep the stored one rather than blanking it.
-    match SpinPg::open(&settings.database_url).and_then(|mut pg| {
-        schema::ensure(redis, &mut pg)?;
-        db::upsert_rows(&mut pg, &rows)
-    }) {
-        Ok(written) => log(
-            Level::Warn,
-            "credits spent: wrote webhook data",
-            &[("bookingIds", json!(written))],
-        ),
-        Err(e) => log(
-            Level::Error,
-            "could not write webhook data",
-            &[("error", json!(e.to_string()))],
-        ),
-    }
-}
 
-fn store(
-    settings: &Settings,
-    redis: &mut SpinRedis,
-    rows: &[BookingRow],
-    missing: &[String],
-) -> Result<(), StoreError> {
-    if rows.is_empty() && missing.is_empty() {
-        return Ok(());
+    /// Out of credits: write what the stored webhooks carried (only where newer than the
+    /// row; marked `"BDStatus" = 'webhook'`). The jobs stay queued for the real fetch.
+    fn degrade_to_webhook_data(&mut self, jobs: &[ClaimedJob]) {
+        let rows = webhook_rows(jobs);
+        if rows.is_empty() {
+            return;
+        }
+        match self.pg.store(self.redis, &rows, &[]) {
+            Ok(written) => log(
+                Level::Warn,
+                "credits spent: wrote webhook data",
+                &[("bookingIds", json!(written))],
+            ),
+            Err(e) => log(
+                Level::Error,
+                "could not write webhook data",
+                &[("error", json!(e.to_string()))],
+            ),
+        }
     }
-    let mut pg = SpinPg::open(&settings.database_url)?;
-    schema::ensure(redis, &mut pg)?;
-    db::upsert_rows(&mut pg, rows)?;
-    db::mark_missing(&mut pg, missing)?;
-    Ok(())
 }
 
 /// Retry and lease timers wake workers through expiry events: make sure Redis

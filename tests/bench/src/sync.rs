@@ -27,8 +27,8 @@ const WHY_FAST: &str = "two limits, both visible in the details below. (1) The c
 webhooks in, and acknowledging them (benchmark 1) is itself slower than Postgres, on the same 2 cores the \
 worker needs. (2) After the last webhook one worker invocation (the Redis trigger runs one message at a \
 time) syncs batch after batch: per batch of 50 the bookings and messages calls (in flight together, \
-~110 KiB of JSON parsed in wasm), a new Postgres connection (one session per batch) for the schema check \
-and one upsert, then one Redis script call settling the batch; batches do not overlap, so the worker \
+~110 KiB of JSON parsed in wasm), one upsert on the invocation's Postgres session, then one Redis \
+script call settling the batch; batches do not overlap, so the worker \
 alone stays below the rate Postgres takes the same upserts at.";
 const WHY_SLOW: &str = "with one worker invocation at a time, each batch waits one Beds24 round trip \
 (bookings and messages in flight together, 200 ms), so one process cannot exceed about 50 bookings per \

@@ -144,6 +144,22 @@ impl Env {
         body
     }
 
+    /// Enqueue `ids` while the worker is held off, then let it claim them together
+    /// (in batches of `batch_size`, one invocation).
+    pub fn enqueue_as_one_batch(&self, ids: impl IntoIterator<Item = u64>) {
+        redis::cmd("SET")
+            .arg("b24:paused")
+            .arg("1")
+            .exec(&mut self.redis())
+            .unwrap();
+        for id in ids {
+            let (status, body) =
+                self.webhook(serde_json::json!({ "bookingId": id }).to_string(), None);
+            assert_eq!(status, 202, "{body}");
+        }
+        assert_eq!(self.admin_post("/api/admin/queues/resume").0, 200);
+    }
+
     /// Wait until the queue holds nothing waiting, delayed or active.
     pub fn wait_idle(&self, timeout: Duration) -> Value {
         harness::wait_for("queue to drain", timeout, || {

@@ -123,3 +123,43 @@ fn jobs_retry_while_postgres_is_down_and_complete_when_it_returns() {
     );
     assert_eq!(stats["totals"]["processed"], json!(1));
 }
+
+#[test]
+fn an_invocation_keeps_one_postgres_session_and_a_cut_one_costs_no_try() {
+    let proxy = TcpProxy::start(5432);
+    let config = AppConfig {
+        pg_port: Some(proxy.port),
+        batch_size: "5".into(),
+        ..AppConfig::default()
+    };
+    let env = Env::start_with("pgsession", config);
+    let ids = 9300..9315u64;
+    for id in ids.clone() {
+        env.mock.booking_from_fixture(id, |_| {});
+    }
+    // Slow Beds24 answers leave time to cut the session between two batches.
+    env.mock.set_latency(Duration::from_millis(400));
+    let before = proxy.connections();
+    env.enqueue_as_one_batch(ids);
+    wait_for("the first batch's rows", Duration::from_secs(20), || {
+        (env.row_count() >= 5).then_some(())
+    });
+    assert!(env.row_count() < 15, "all batches done before the cut");
+    // Postgres drops the session (a restart, a proxy timeout): the next batch's
+    // write fails on it and goes again on a fresh one.
+    proxy.set_up(false);
+    proxy.set_up(true);
+    let stats = env.wait_idle(Duration::from_secs(30));
+    assert_eq!(env.row_count(), 15);
+    assert_eq!(stats["totals"]["processed"], json!(15), "{stats}");
+    assert_eq!(
+        stats["totals"]["retried"].as_i64().unwrap_or(0),
+        0,
+        "{stats}"
+    );
+    assert_eq!(
+        proxy.connections() - before,
+        2,
+        "three batches: one session, then one after the cut"
+    );
+}

@@ -2,13 +2,14 @@
 
 use std::io;
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct TcpProxy {
     pub port: u16,
     up: Arc<AtomicBool>,
     live: Arc<Mutex<Vec<TcpStream>>>,
+    forwarded: Arc<AtomicUsize>,
 }
 
 impl TcpProxy {
@@ -18,7 +19,8 @@ impl TcpProxy {
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
         let live = Arc::new(Mutex::new(Vec::new()));
-        let (up2, live2) = (Arc::clone(&up), Arc::clone(&live));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let (up2, live2, forwarded2) = (Arc::clone(&up), Arc::clone(&live), Arc::clone(&forwarded));
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 if !up2.load(Ordering::SeqCst) {
@@ -28,6 +30,7 @@ impl TcpProxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
+                forwarded2.fetch_add(1, Ordering::SeqCst);
                 if let (Ok(c), Ok(s)) = (client.try_clone(), server.try_clone()) {
                     live2.lock().unwrap().extend([c, s]);
                 }
@@ -35,7 +38,17 @@ impl TcpProxy {
                 pipe(&server, &client);
             }
         });
-        TcpProxy { port, up, live }
+        TcpProxy {
+            port,
+            up,
+            live,
+            forwarded,
+        }
+    }
+
+    /// Connections forwarded so far (each one a new session for Postgres).
+    pub fn connections(&self) -> usize {
+        self.forwarded.load(Ordering::SeqCst)
     }
 
     /// Down: refuse new connections and cut the open ones. Up: forward again.

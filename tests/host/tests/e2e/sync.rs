@@ -195,22 +195,6 @@ fn bookings_and_messages_are_read_across_pages() {
     }
 }
 
-/// Enqueue `ids` while the worker is held off, then let it claim them as one batch.
-fn enqueue_as_one_batch(env: &Env, ids: impl IntoIterator<Item = u64>) {
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
-    for id in ids {
-        assert_eq!(
-            env.webhook(json!({ "bookingId": id }).to_string(), None).0,
-            202
-        );
-    }
-    assert_eq!(env.admin_post("/api/admin/queues/resume").0, 200);
-}
-
 fn job_state(env: &Env, id: u64) -> (String, String) {
     let fields: std::collections::HashMap<String, String> =
         redis::Commands::hgetall(&mut env.redis(), format!("b24:job:{id}")).unwrap();
@@ -235,7 +219,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
     // Beds24 answers 500 to any request naming 3000, the first of the batch.
     env.mock
         .set_fault(Some(3000), Fault::Status(500), Times::Always);
-    enqueue_as_one_batch(&env, 3000..3006);
+    env.enqueue_as_one_batch(3000..3006);
     let stats = crate::harness::wait_for("the five good bookings", WAIT, || {
         let stats = env.stats();
         (stats["totals"]["processed"] == json!(5) && stats["delayed"] == json!(1)).then_some(stats)
@@ -255,7 +239,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
     // probes, then every job waits for its retry.
     env.mock.reset_counters();
     env.mock.set_fault(None, Fault::Status(503), Times::Always);
-    enqueue_as_one_batch(&env, 3100..3105);
+    env.enqueue_as_one_batch(3100..3105);
     crate::harness::wait_for("the outage batch to be delayed", WAIT, || {
         (env.stats()["delayed"] == json!(6)).then_some(())
     });
