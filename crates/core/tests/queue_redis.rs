@@ -313,7 +313,7 @@ fn operators_can_revive_purge_and_pause() {
     assert!(q.stats(500).unwrap().paused);
     q.set_paused(false).unwrap();
     assert_eq!(q.claim(&claim_opts(500)).unwrap().len(), 2);
-    assert_eq!(q.purge(Purge::Dead).unwrap(), 1);
+    assert_eq!(q.purge_dead().unwrap(), vec![id("12")]);
     assert!(q.job_fields(&id("12")).unwrap().is_empty());
     assert_eq!(q.purge(Purge::Failed).unwrap(), 3);
     assert_eq!(q.history(true, 10).unwrap().len(), 0);

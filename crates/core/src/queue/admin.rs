@@ -45,17 +45,24 @@ impl<R: RedisExec> Queue<'_, R> {
         Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
     }
 
+    /// Forget every dead job; returns their ids, whose job records (in the
+    /// key-value store) the caller deletes too.
+    pub fn purge_dead(&mut self) -> Result<Vec<BookingId>, StoreError> {
+        let reply = self.eval(
+            admin_scripts::PURGE_DEAD,
+            &[keys::DEAD],
+            vec![PREFIX.into()],
+        )?;
+        Ok(reply
+            .iter()
+            .filter_map(|v| BookingId::parse(&v.as_text()?).ok())
+            .collect())
+    }
+
     /// Forget dead jobs, or the completed / failed history. Counters stay.
     pub fn purge(&mut self, what: Purge) -> Result<i64, StoreError> {
         match what {
-            Purge::Dead => {
-                let reply = self.eval(
-                    admin_scripts::PURGE_DEAD,
-                    &[keys::DEAD],
-                    vec![PREFIX.into()],
-                )?;
-                Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
-            }
+            Purge::Dead => Ok(self.purge_dead()?.len() as i64),
             Purge::Completed | Purge::Failed => {
                 let key = if what == Purge::Completed {
                     keys::COMPLETED

@@ -30,5 +30,5 @@ local dead, prefix = KEYS[1], ARGV[1]
 local ids = redis.call('ZRANGE', dead, 0, -1)
 for _, id in ipairs(ids) do redis.call('DEL', prefix .. 'job:' .. id) end
 redis.call('DEL', dead)
-return #ids
+return ids
 "#;

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use mock_beds24::{Fault, Times};
 use serde_json::json;
 
-use crate::harness::ADMIN_TOKEN;
+use crate::harness::{wait_for, AppConfig, ADMIN_TOKEN};
 use crate::Env;
 
 #[test]
@@ -122,4 +123,37 @@ fn health_and_stats_reflect_the_traffic() {
         }
         other => panic!("jobs_duration_seconds is not a histogram: {other:?}"),
     }
+}
+
+#[test]
+fn purging_dead_jobs_also_deletes_their_webhook_records() {
+    let config = AppConfig {
+        retry_delays: "0.1".into(),
+        ..AppConfig::default()
+    };
+    let env = Env::start_with("purgedead", config);
+    env.mock.booking_from_fixture(9401u64, |_| {});
+    env.mock
+        .set_fault(Some(9401), Fault::Status(503), Times::Always);
+    let body = r#"{"booking":{"id":9401,"firstName":"Ana","status":"confirmed"}}"#;
+    assert_eq!(env.webhook(body, None).0, 202);
+    wait_for("the dead job", Duration::from_secs(20), || {
+        (env.stats()["dead"] == json!(1)).then_some(())
+    });
+    let mut kv = env.redis.connection(1).unwrap();
+    let record: Option<String> = redis::Commands::get(&mut kv, "job:9401").unwrap();
+    assert!(
+        record.is_some_and(|r| r.contains("Ana")),
+        "a dead job keeps its webhook until replayed or purged"
+    );
+
+    let (status, body) = env.admin_post("/api/admin/queues/purge/dead");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"purged": 1, "what": "dead"}));
+    assert_eq!(env.stats()["dead"], json!(0));
+    let job: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut env.redis(), "b24:job:9401").unwrap();
+    assert!(job.is_empty(), "{job:?}");
+    let record: Option<String> = redis::Commands::get(&mut kv, "job:9401").unwrap();
+    assert_eq!(record, None, "the guest data went with the job");
 }
