@@ -132,6 +132,8 @@ impl Run<'_> {
 
     /// Map what one batch fetched, upsert the rows and settle every job.
     fn store_and_settle(&mut self, jobs: Vec<ClaimedJob>, data: &BatchData, started: i64) {
+        let fetched_at = now_ms();
+        let batch_size = jobs.len();
         let plan = plan_batch(&jobs, &data.as_input(), chrono::Utc::now());
         let rows: Vec<BookingRow> = plan
             .iter()
@@ -146,6 +148,7 @@ impl Run<'_> {
             .map(|(j, _)| j.booking_id.to_string())
             .collect();
         let stored = self.pg.store(self.redis, &rows, &missing);
+        let stored_at = now_ms();
         let mut synced = Vec::new();
         for (job, result) in plan {
             let failure = match (result, &stored) {
@@ -174,6 +177,18 @@ impl Run<'_> {
             }
         }
         settle_successes(self.redis, &synced, started);
+        // Where a batch's time goes, for operators tuning batch_size or chasing a slow phase.
+        log(
+            Level::Info,
+            "batch done",
+            &[
+                ("jobs", json!(batch_size)),
+                ("synced", json!(synced.len())),
+                ("fetchMs", json!(fetched_at - started)),
+                ("storeMs", json!(stored_at - fetched_at)),
+                ("settleMs", json!(now_ms() - stored_at)),
+            ],
+        );
     }
 
     /// Out of credits: write what the stored webhooks carried (only where newer than the
