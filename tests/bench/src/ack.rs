@@ -20,7 +20,13 @@ enqueue script (which also publishes the wake-up, deduplicated until a worker cl
 store's SET of the whole body. The no-op does none of this; the worker invocations the wake-ups start share \
 the same 2 cores (details below).";
 const WHY_P99: &str = "the webhook's latency is a new connection plus two sequential Redis round trips, \
-against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load.";
+against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load. \
+The ~40 ms outliers (c=1) are not Redis: strace of the host shows the response head written, then the \
+body in a second write ~0.3 ms later, held back by Nagle until the client's delayed ACK (40 ms on Linux). \
+Spin's HTTP server, like this host, does not set TCP_NODELAY and sends a wasi-http response head before \
+its body, so whether the body joins the head is a race. The no-op nearly always wins it; the webhook \
+loses it for more than 1 request in 100 (why more often is not established). A reverse proxy in front \
+of `spin up` (keep-alive, its own buffering) removes it for real clients.";
 
 /// Measure one target at one concurrency, after letting the host go idle and a warm-up.
 /// Also returns what all its requests (warm-up included) cost in Redis, once the host is idle again.

@@ -230,8 +230,12 @@ fetches = `GET /bookings` requests naming it. (b) N distinct bookings sent at co
 Beds24 calls (bookings, messages, properties) divided by N.
 - **4 (memory)**: (a) a separate redis-server; jobs go through the core's queue scripts \
 (`Queue::enqueue`, `claim` in batches, `complete`) over a native connection, pipelined; \
-`INFO memory` `used_memory` once the bounded history is full (1,000 jobs) and at the end. \
+`INFO memory` `used_memory` less `mem_clients_normal` (connection buffers, sized by the last \
+pipeline) once the bounded history is full (1,000 jobs) and at the end. \
 (b) `VmHWM` of the test host process after all the runs above. (c) `used_memory` of the app's \
-Redis before and after the 0 ms end-to-end run, per synced booking.
+Redis (the host idle each time) before the 0 ms end-to-end run, after it, and after the 200 ms run. \
+The first burst grows Redis's own tables once (hash tables resized for 10,000 queued jobs, \
+allocator pages), which `used_memory` does not hand back; the second run shows whether anything \
+stays per booking once warm, which is what decides whether memory creeps up in production.
 - **Details**: Redis connections and commands come from `INFO stats` / `INFO commandstats` of the app's \
 Redis (commands run inside the Lua scripts count too), Postgres sessions from `pg_stat_database`.";

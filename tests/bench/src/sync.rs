@@ -54,12 +54,16 @@ impl E2e {
     }
 }
 
-/// Redis memory of the app around the 0 ms run (for row 4c).
+/// Redis memory of the app before the 0 ms run, after it and after the 200 ms run (row 4c).
 pub struct AppMemory {
-    pub before: u64,
-    pub after: u64,
+    /// `used_memory` at those three points.
+    pub used: [u64; 3],
+    /// Keys in database 0 (queue) at those three points.
+    pub queue_keys: [u64; 3],
+    /// Job records left in the key-value database at the end.
     pub kv_keys: u64,
-    pub bookings: u64,
+    /// Bookings synced by the first and the second run.
+    pub bookings: [u64; 2],
 }
 
 /// Rows/s at which Postgres takes the same upserts: `n` generated bookings mapped like the worker
@@ -197,14 +201,12 @@ pub fn run(
         sizes.sync_n_fast
     );
     app.settle();
-    let before = app.redis.used_memory()?;
+    let mut used = [app.redis.used_memory()?; 3];
+    let mut queue_keys = [dbsize(app, 0)?; 3];
     let fast = e2e(app, sizes.sync_n_fast, Duration::ZERO)?;
-    let memory = AppMemory {
-        before,
-        after: app.redis.used_memory()?,
-        kv_keys: dbsize(app, 1)?,
-        bookings: fast.n,
-    };
+    app.settle();
+    used[1] = app.redis.used_memory()?;
+    queue_keys[1] = dbsize(app, 0)?;
     let ratio = fast.rate() / limit;
     rows.push(Row {
         key: "2.sync.0ms".into(),
@@ -227,6 +229,15 @@ pub fn run(
     );
     let slow = e2e(app, sizes.sync_n_slow, Duration::from_millis(200))?;
     app.mock.set_latency(Duration::ZERO);
+    app.settle();
+    used[2] = app.redis.used_memory()?;
+    queue_keys[2] = dbsize(app, 0)?;
+    let memory = AppMemory {
+        used,
+        queue_keys,
+        kv_keys: dbsize(app, 1)?,
+        bookings: [fast.n, slow.n],
+    };
     rows.push(Row {
         key: "2.sync.200ms".into(),
         what: format!("End-to-end sync, {} bookings, mock 200 ms", slow.n),
