@@ -35,6 +35,7 @@ pub struct Host {
     pub base: String,
     child: Child,
     tail: Arc<Mutex<VecDeque<String>>>,
+    batches: Arc<Mutex<Vec<BatchTimes>>>,
     _runtime_config: tempfile::NamedTempFile,
 }
 
@@ -81,6 +82,7 @@ impl Host {
             .spawn()
             .with_context(|| format!("cannot start the test host {}", setup.binary.display()))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let batches = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().context("host stdout")?;
         let stderr = child.stderr.take().context("host stderr")?;
@@ -90,6 +92,7 @@ impl Host {
             (Box::new(stderr), None),
         ] {
             let tail = Arc::clone(&tail);
+            let batches = Arc::clone(&batches);
             std::thread::spawn(move || {
                 let echo = std::env::var_os("BENCH_ECHO").is_some();
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -100,6 +103,12 @@ impl Host {
                     }
                     if echo {
                         eprintln!("{line}");
+                    }
+                    if let Some(times) = BatchTimes::parse(&line) {
+                        batches
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(times);
                     }
                     let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
                     if tail.len() == LOG_TAIL {
@@ -113,6 +122,7 @@ impl Host {
             base: String::new(),
             child,
             tail,
+            batches,
             _runtime_config: runtime_config,
         };
         match rx.recv_timeout(Duration::from_secs(180)) {
@@ -131,6 +141,11 @@ impl Host {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The worker's batch timings logged since the last call.
+    pub fn take_batches(&self) -> Vec<BatchTimes> {
+        std::mem::take(&mut *self.batches.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn log_tail(&self) -> String {
@@ -204,4 +219,52 @@ impl Drop for Host {
 pub fn repo_root() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// One worker `batch done` log line: jobs and where their time went (ms).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchTimes {
+    pub jobs: u64,
+    pub fetch_ms: f64,
+    pub store_ms: f64,
+    pub settle_ms: f64,
+}
+
+impl BatchTimes {
+    fn parse(line: &str) -> Option<BatchTimes> {
+        let json = &line[line.find('{')?..];
+        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+        if value["msg"] != "batch done" {
+            return None;
+        }
+        Some(BatchTimes {
+            jobs: value["jobs"].as_u64()?,
+            fetch_ms: value["fetchMs"].as_f64()?,
+            store_ms: value["storeMs"].as_f64()?,
+            settle_ms: value["settleMs"].as_f64()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_workers_batch_line() {
+        let line = r#"[worker] {"fetchMs":12,"jobs":50,"level":"info","msg":"batch done","settleMs":5,"storeMs":13,"synced":50,"timestamp":"2026-11-26T04:20:00.000Z"}"#;
+        assert_eq!(
+            BatchTimes::parse(line),
+            Some(BatchTimes {
+                jobs: 50,
+                fetch_ms: 12.0,
+                store_ms: 13.0,
+                settle_ms: 5.0
+            })
+        );
+        assert_eq!(
+            BatchTimes::parse(r#"[worker] {"msg":"booking synced"}"#),
+            None
+        );
+    }
 }
