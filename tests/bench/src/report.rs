@@ -231,7 +231,9 @@ Beds24 calls (bookings, messages, properties) divided by N.
 - **4 (memory)**: (a) a separate redis-server; jobs go through the core's queue scripts \
 (`Queue::enqueue`, `claim` in batches, `complete`) over a native connection, pipelined; \
 `INFO memory` `used_memory` less `mem_clients_normal` (connection buffers, sized by the last \
-pipeline) once the bounded history is full (1,000 jobs) and at the end. \
+pipeline) once the bounded history is full (1,000 jobs), halfway and at the end; judged on the \
+second half, since Redis's own bookkeeping grows by ~100-200 KiB over the first tens of thousands \
+of script calls and then stops (no keys behind it), while a leak would keep growing. \
 (b) `VmHWM` of the test host process after all the runs above. (c) `used_memory` of the app's \
 Redis (the host idle each time) before the 0 ms end-to-end run, after it, and after the 200 ms run. \
 The first burst grows Redis's own tables once (hash tables resized for 10,000 queued jobs, \
