@@ -5,10 +5,11 @@ mod health;
 mod jobs;
 mod metrics;
 
-use beds24_spin_glue::{config, redis::SpinRedis, respond};
+use beds24_spin_glue::{config, redis::SpinRedis, respond, send::send};
 use beds24_sync_core::auth::check_bearer;
 use beds24_sync_core::error_body::ApiError;
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// The dashboard: one self-contained page (no CDN). It holds no data itself and asks
@@ -16,11 +17,16 @@ use spin_sdk::http_component;
 const DASHBOARD: &str = include_str!("dashboard.html");
 
 #[http_component]
-fn handle(request: Request) -> Response {
-    match route(&request) {
-        Ok(response) => response,
-        Err(error) => respond::error(&error),
-    }
+async fn handle(request: IncomingRequest, out: ResponseOutparam) {
+    let response = match Request::try_from_incoming_request(request).await {
+        Ok(request) => route(&request).unwrap_or_else(|error| respond::error(&error)),
+        Err(e) => respond::error(&ApiError::new(
+            400,
+            "invalid_request",
+            format!("could not read the request: {e}"),
+        )),
+    };
+    send(out, response);
 }
 
 fn route(request: &Request) -> Result<Response, ApiError> {

@@ -5,13 +5,17 @@
 
 mod intake;
 
-use beds24_spin_glue::respond;
+use beds24_spin_glue::{respond, send::send};
 use beds24_sync_core::error_body::ApiError;
-use spin_sdk::http::{IncomingRequest, Response};
+use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
-async fn handle(request: IncomingRequest) -> Response {
+async fn handle(request: IncomingRequest, out: ResponseOutparam) {
+    send(out, answer(request).await);
+}
+
+async fn answer(request: IncomingRequest) -> Response {
     match intake::accept(request).await {
         Ok(response) => response,
         Err(error) => {

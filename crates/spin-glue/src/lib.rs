@@ -5,6 +5,7 @@ pub mod pg;
 pub mod redis;
 pub mod respond;
 pub mod schema;
+pub mod send;
 
 use beds24_sync_core::logging::{self, Level};
 use serde_json::Value;

@@ -21,12 +21,10 @@ store's SET of the whole body. The no-op does none of this; the worker invocatio
 the same 2 cores (details below).";
 const WHY_P99: &str = "the webhook's latency is a new connection plus two sequential Redis round trips, \
 against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load. \
-The ~40 ms outliers (c=1) are not Redis: strace of the host shows the response head written, then the \
-body in a second write ~0.3 ms later, held back by Nagle until the client's delayed ACK (40 ms on Linux). \
-Spin's HTTP server, like this host, does not set TCP_NODELAY and sends a wasi-http response head before \
-its body, so whether the body joins the head is a race. The no-op nearly always wins it; the webhook \
-loses it for more than 1 request in 100 (why more often is not established). A reverse proxy in front \
-of `spin up` (keep-alive, its own buffering) removes it for real clients.";
+(Runs before commit 3d0c… showed ~40 ms outliers at c=1: Spin's HTTP server, like this host, sets no \
+TCP_NODELAY and sent the response head before the SDK had written the body, which then waited for the \
+client's delayed ACK. The components now write the body before handing the response over, \
+`crates/spin-glue/src/send.rs`.)";
 
 /// Measure one target at one concurrency, after letting the host go idle and a warm-up.
 /// Also returns what all its requests (warm-up included) cost in Redis, once the host is idle again.
