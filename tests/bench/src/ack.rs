@@ -21,7 +21,7 @@ store's SET of the whole body. The no-op does none of this; the worker invocatio
 the same 2 cores (details below).";
 const WHY_P99: &str = "the webhook's latency is a new connection plus two sequential Redis round trips, \
 against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load. \
-(Runs before commit 3d0c… showed ~40 ms outliers at c=1: Spin's HTTP server, like this host, sets no \
+(Runs before commit 0af4893 showed ~40 ms outliers at c=1: Spin's HTTP server, like this host, sets no \
 TCP_NODELAY and sent the response head before the SDK had written the body, which then waited for the \
 client's delayed ACK. The components now write the body before handing the response over, \
 `crates/spin-glue/src/send.rs`.)";
