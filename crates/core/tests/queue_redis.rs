@@ -348,6 +348,23 @@ fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
 }
 
 #[test]
+fn while_paused_a_claim_leaves_the_wake_up_pending() {
+    let mut redis = NativeRedis::fresh(13);
+    let mut q = Queue::new(&mut redis);
+    q.set_paused(true).unwrap();
+    q.enqueue(&id("1"), Action::Modify, 0).unwrap();
+    assert!(q.wake_pending().unwrap());
+    assert!(q.claim(&claim_opts(0)).unwrap().is_empty());
+    assert!(
+        q.wake_pending().unwrap(),
+        "a paused worker has nothing to claim: later webhooks need not wake it again"
+    );
+    q.set_paused(false).unwrap();
+    assert_eq!(q.claim(&claim_opts(1)).unwrap().len(), 1);
+    assert!(!q.wake_pending().unwrap(), "a real claim clears it");
+}
+
+#[test]
 fn a_batch_of_successes_settles_in_one_call() {
     let mut redis = NativeRedis::fresh(12);
     let mut q = Queue::new(&mut redis);

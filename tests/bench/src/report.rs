@@ -218,8 +218,10 @@ POSTing realistic Beds24 v2 bodies (booking with personal data, invoice and info
 a new bookingId per request, with the bearer token, for a fixed time after a warm-up; latencies go \
 into an HDR histogram. The same bodies go to `/noop` (`components/noop`, served by the same host \
 from the bench manifest: `spin.toml` plus one route) right before. The worker is paused \
-(`b24:paused`) so that only acknowledgement is measured; every webhook still wakes it (one \
-invocation per wake-up, as in Spin). The host is left to go idle between runs.
+(`b24:paused`) so that only acknowledgement is measured; a paused worker is woken about once \
+a second (its pending wake-up expires), not once per webhook. Unpaused, as in production, each \
+webhook that finds the worker idle starts one invocation, whose work is counted in benchmark 2, \
+not here. The host is left to go idle between runs.
 - **2 (end-to-end)**: N distinct bookings are loaded into the mock, then N webhooks are sent at \
 concurrency 32; the clock runs from the first webhook until `count(*)` of `\"Booking\"` reaches N \
 (polled every 20 ms). The reference is the same N bookings mapped with `mapping::map_booking` and \

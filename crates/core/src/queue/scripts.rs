@@ -43,12 +43,12 @@ return 'queued'
 
 /// KEYS: due, active, dead, stats, paused, failed-history, wake.
 /// ARGV: prefix, now_ms, lease_ms, batch, max_tries, failed_cap.
-/// Clears the pending wake-up (work enqueued from now on publishes again), returns jobs
-/// whose lease ran out to the queue (counting the lost try), then claims up to `batch`
-/// due jobs. Reply: flat [id, claim, attempts, action, …].
+/// Returns jobs whose lease ran out to the queue (counting the lost try). Unless paused,
+/// clears the pending wake-up (work enqueued from now on publishes again) and claims up to
+/// `batch` due jobs; while paused the wake-up stays pending until its TTL, so webhooks wake
+/// a worker at most about once a second for nothing. Reply: flat [id, claim, attempts, action, …].
 pub const CLAIM: &str = r#"
 local due, active, dead, stats, paused, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-redis.call('DEL', KEYS[7])
 local prefix, now, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, max_tries, failed_cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, 1000)) do
@@ -73,6 +73,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0,
   end
 end
 if redis.call('EXISTS', paused) == 1 then return {} end
+redis.call('DEL', KEYS[7])
 local out = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)) do
   local job = prefix .. 'job:' .. id
