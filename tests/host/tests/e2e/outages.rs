@@ -141,7 +141,7 @@ fn an_invocation_keeps_one_postgres_session_and_a_cut_one_costs_no_try() {
         env.mock.booking_from_fixture(id, |_| {});
     }
     // Slow Beds24 answers leave time to cut the session between two batches.
-    env.mock.set_latency(Duration::from_millis(400));
+    env.mock.set_latency(Duration::from_millis(700));
     let before = proxy.connections();
     env.enqueue_as_one_batch(ids);
     wait_for("the first batch's rows", Duration::from_secs(20), || {
