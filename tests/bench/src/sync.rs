@@ -182,6 +182,11 @@ fn batch_phases(batches: &[BatchTimes]) -> String {
     )
 }
 
+/// The app Redis's `used_memory` and queue key count; `e2e` leaves the host idle first.
+fn redis_snapshot(app: &App) -> Result<(u64, u64)> {
+    Ok((app.redis.used_memory()?, dbsize(app, 0)?))
+}
+
 fn dbsize(app: &App, db: u8) -> Result<u64> {
     Ok(redis::cmd("DBSIZE").query(&mut app.redis.connection(db)?)?)
 }
@@ -231,12 +236,9 @@ pub fn run(
         sizes.sync_n_fast
     );
     app.settle();
-    let mut used = [app.redis.used_memory()?; 3];
-    let mut queue_keys = [dbsize(app, 0)?; 3];
+    let before = redis_snapshot(app)?;
     let fast = e2e(app, sizes.sync_n_fast, Duration::ZERO)?;
-    app.settle();
-    used[1] = app.redis.used_memory()?;
-    queue_keys[1] = dbsize(app, 0)?;
+    let after_fast = redis_snapshot(app)?;
     let ratio = fast.rate() / limit;
     rows.push(Row {
         key: "2.sync.0ms".into(),
@@ -259,12 +261,10 @@ pub fn run(
     );
     let slow = e2e(app, sizes.sync_n_slow, Duration::from_millis(200))?;
     app.mock.set_latency(Duration::ZERO);
-    app.settle();
-    used[2] = app.redis.used_memory()?;
-    queue_keys[2] = dbsize(app, 0)?;
+    let after_slow = redis_snapshot(app)?;
     let memory = AppMemory {
-        used,
-        queue_keys,
+        used: [before.0, after_fast.0, after_slow.0],
+        queue_keys: [before.1, after_fast.1, after_slow.1],
         kv_keys: dbsize(app, 1)?,
         bookings: [fast.n, slow.n],
     };
