@@ -1,14 +1,12 @@
 //! Operator actions: tick, manual sync, retry / replay dead jobs, purge, pause and resume.
 
-use beds24_spin_glue::{config, log, now_ms, pg::SpinPg, respond, schema};
+use beds24_spin_glue::{config, job_records, log, now_ms, pg::SpinPg, respond, schema};
 use beds24_sync_core::error_body::ApiError;
-use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::{Purge, Queue};
 use beds24_sync_core::{Action, BookingId};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
-use spin_sdk::key_value::Store;
 
 use crate::{redis, store_down};
 
@@ -123,15 +121,11 @@ pub fn purge(what: &str) -> Result<Response, ApiError> {
 /// purge must not leave those bodies (guest data) behind in the key-value store.
 /// The jobs are already gone: a failure here is logged, not answered as an error.
 fn forget_job_records(ids: &[BookingId]) {
-    let result = Store::open_default().and_then(|store| {
-        ids.iter()
-            .try_for_each(|id| store.delete(&JobRecord::kv_key(id)))
-    });
-    if let Err(e) = result {
+    if let Err(e) = job_records::forget(ids) {
         log(
             Level::Warn,
             "purged dead jobs but kept some job records",
-            &[("count", json!(ids.len())), ("error", json!(e.to_string()))],
+            &[("count", json!(ids.len())), ("error", json!(e))],
         );
     }
 }

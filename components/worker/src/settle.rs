@@ -1,28 +1,17 @@
 //! Settling claimed jobs: completions in one batched call, failures by the retry policy.
 
-use beds24_spin_glue::{log, now_ms, redis::SpinRedis};
+use beds24_spin_glue::{job_records, log, now_ms, redis::SpinRedis};
 use beds24_sync_core::beds24::ApiFailure;
-use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::{decide, ClaimedJob, Failure, HistoryRecord, Queue};
 use beds24_sync_core::sync::job_failure;
 use serde_json::json;
-use spin_sdk::key_value::Store;
 
 use crate::settings::Settings;
 
-/// The webhook's job record lives as long as its job: without this, Redis would keep
-/// a copy of every booking's last webhook body forever.
-pub fn forget_records<'a>(jobs: impl IntoIterator<Item = &'a ClaimedJob>) {
-    let mut jobs = jobs.into_iter().peekable();
-    if jobs.peek().is_none() {
-        return;
-    }
-    if let Ok(store) = Store::open_default() {
-        for job in jobs {
-            let _ = store.delete(&JobRecord::kv_key(&job.booking_id));
-        }
-    }
+/// Best effort: a record left behind is overwritten by the booking's next webhook.
+fn forget_records<'a>(jobs: impl IntoIterator<Item = &'a ClaimedJob>) {
+    let _ = job_records::forget(jobs.into_iter().map(|job| &job.booking_id));
 }
 
 /// Complete every synced job of the batch in one round trip.

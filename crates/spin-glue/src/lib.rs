@@ -1,6 +1,7 @@
 //! Glue between the Spin SDK and the core crate, shared by the three components.
 
 pub mod config;
+pub mod job_records;
 pub mod pg;
 pub mod redis;
 pub mod respond;
