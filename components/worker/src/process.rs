@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::beds24::Client;
 use crate::fetch::{fetch, BatchData};
-use crate::rows::{webhook_rows, PgSession};
+use crate::rows::PgSession;
 use crate::settings::Settings;
 use crate::settle::{settle_failure, settle_successes, to_failure};
 
@@ -122,9 +122,6 @@ impl Run<'_> {
     }
 
     fn fail_all(&mut self, jobs: &[ClaimedJob], failure: Failure, started: i64) {
-        if matches!(failure, Failure::RateLimited { .. }) {
-            self.degrade_to_webhook_data(jobs);
-        }
         for job in jobs {
             settle_failure(self.settings, self.redis, job, &failure, started);
         }
@@ -147,12 +144,17 @@ impl Run<'_> {
             .filter(|(_, r)| *r == JobResult::Missing)
             .map(|(j, _)| j.booking_id.to_string())
             .collect();
-        let stored = self.pg.store(self.redis, &rows, &missing);
+        let stored = self.pg.store(&rows, &missing);
         let stored_at = now_ms();
         let mut synced = Vec::new();
         for (job, result) in plan {
             let failure = match (result, &stored) {
                 (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
+                // Postgres refused this row's data: the same data would be refused again.
+                (JobResult::Row(..), Ok(report)) if report.rejection(&job.booking_id).is_some() => {
+                    let reason = report.rejection(&job.booking_id).unwrap_or_default();
+                    Some(Failure::Permanent(format!("postgres refused the row: {reason}")))
+                }
                 (JobResult::Row(_, anomalies), Ok(_)) => {
                     for anomaly in anomalies {
                         log(
@@ -189,27 +191,6 @@ impl Run<'_> {
                 ("settleMs", json!(now_ms() - stored_at)),
             ],
         );
-    }
-
-    /// Out of credits: write what the stored webhooks carried (only where newer than the
-    /// row; marked `"BDStatus" = 'webhook'`). The jobs stay queued for the real fetch.
-    fn degrade_to_webhook_data(&mut self, jobs: &[ClaimedJob]) {
-        let rows = webhook_rows(jobs);
-        if rows.is_empty() {
-            return;
-        }
-        match self.pg.store(self.redis, &rows, &[]) {
-            Ok(written) => log(
-                Level::Warn,
-                "credits spent: wrote webhook data",
-                &[("bookingIds", json!(written))],
-            ),
-            Err(e) => log(
-                Level::Error,
-                "could not write webhook data",
-                &[("error", json!(e.to_string()))],
-            ),
-        }
     }
 }
 

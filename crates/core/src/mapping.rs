@@ -16,9 +16,6 @@ pub enum SyncState {
     /// Written from Beds24's API answer: authoritative.
     #[serde(rename = "synced")]
     Synced,
-    /// Written from the webhook body while the API was out of credits.
-    #[serde(rename = "webhook")]
-    FromWebhook,
     /// Beds24 no longer returns the booking (deleted or hidden).
     #[serde(rename = "missing")]
     Missing,
@@ -93,7 +90,8 @@ pub struct MappingContext<'a> {
     pub state: SyncState,
 }
 
-/// Map one Beds24 booking (API `data[i]` or a webhook's `booking` plus its items).
+/// Map one Beds24 booking as the API returns it (`data[i]`). Webhook bodies are never
+/// mapped: they are unauthenticated by default, so only Beds24's own answer is written.
 pub fn map_booking(
     booking: &Value,
     ctx: MappingContext<'_>,
