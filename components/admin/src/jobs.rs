@@ -1,8 +1,8 @@
 //! Read-only views of the queue: stats, dead letters, history, one booking's detail.
 
-use beds24_spin_glue::{config, now_ms, pg::SpinPg, respond};
+use beds24_spin_glue::{config, pg::SpinPg, respond};
 use beds24_sync_core::error_body::ApiError;
-use beds24_sync_core::queue::Queue;
+use beds24_sync_core::queue::{Clock, Queue};
 use beds24_sync_core::{db, BookingId};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
@@ -13,7 +13,7 @@ use crate::{metrics, redis, store_down};
 pub fn stats() -> Result<Response, ApiError> {
     let mut redis = redis()?;
     let stats = Queue::new(&mut redis)
-        .stats(now_ms())
+        .stats(Clock::Redis)
         .map_err(|e| store_down(&e))?;
     let mut body = serde_json::to_value(&stats).unwrap_or_default();
     body["beds24CreditsRemaining"] = json!(metrics::credits(&mut redis));

@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use beds24_spin_glue::now_ms;
+
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::queue::policy::DURATION_BUCKETS;
-use beds24_sync_core::queue::{keys, Queue, QueueStats};
+use beds24_sync_core::queue::{keys, Clock, Queue, QueueStats};
 use beds24_sync_core::store::{RedisExec, RedisValue};
 use beds24_sync_core::Action;
 use spin_sdk::http::Response;
@@ -15,7 +15,7 @@ use beds24_spin_glue::redis::SpinRedis;
 pub fn render() -> Result<Response, ApiError> {
     let mut redis = crate::redis()?;
     let stats = Queue::new(&mut redis)
-        .stats(now_ms())
+        .stats(Clock::Redis)
         .map_err(|e| crate::store_down(&e))?;
     let credits = credits(&mut redis);
     let text = exposition(&stats, credits);
@@ -82,7 +82,7 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         "beds24_api_calls_total",
         "counter",
         "Calls made to the Beds24 API, by endpoint.",
-        ["bookings", "messages", "properties", "token"]
+        ["bookings", "messages", "properties", "token", "details"]
             .iter()
             .map(|e| {
                 (
@@ -113,6 +113,13 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         "histogram",
         "Time from claim to completion of successful jobs.",
         duration_histogram(stats),
+    );
+    family(
+        "beds24_sync_queue_held",
+        "gauge",
+        "1 while claims are held: the Beds24 account cannot be used (see /api/health/ready) \
+         or its credit window is spent (see /api/admin/queues/stats).",
+        vec![(String::new(), f64::from(u8::from(stats.held.is_some())))],
     );
     family(
         "jobs_oldest_waiting_seconds",

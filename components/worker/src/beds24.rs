@@ -2,7 +2,7 @@
 
 use beds24_spin_glue::{log, now_ms, redis::SpinRedis};
 use beds24_sync_core::beds24::response::TokenAnswer;
-use beds24_sync_core::beds24::{classify, ApiFailure, Credits, CreditsBudget, Envelope};
+use beds24_sync_core::beds24::{classify, scopes, ApiFailure, Credits, CreditsBudget, Envelope};
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::Queue;
 use beds24_sync_core::store::{RedisExec, RedisValue};
@@ -16,6 +16,11 @@ const TOKEN_LOCK: &str = "b24:beds24:token-lock";
 const CREDITS_KEY: &str = "b24:beds24:credits";
 /// Set while Beds24 rejects our token (read by the admin readiness check).
 pub const AUTH_FAILED_KEY: &str = "b24:beds24:auth-failed";
+/// Set for an hour once the token's scopes were found sufficient.
+const SCOPES_OK_KEY: &str = "b24:beds24:scopes-ok";
+const SCOPES_OK_TTL_S: i64 = 3600;
+/// Compare-and-delete: only the refresh that took the lock may release it.
+const RELEASE_LOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /// Refresh this long before Beds24's expiry, so no call races the deadline.
 const TOKEN_EARLY_S: i64 = 300;
 /// Safety stop for paging loops.
@@ -117,26 +122,35 @@ impl<'a> Client<'a> {
             answer.map_err(|e| ApiFailure::Unreachable(format!("{endpoint} call: {e}")))?;
         let credits =
             Credits::from_headers(answer.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        self.record_credits(&credits);
+        self.record_credits(&credits, answer.status);
         let result = classify(answer.status, &answer.body, credits.resets_in_whole_s());
         self.record_auth(&result);
         result
     }
 
     /// Every page of several list endpoints, the same page of each in flight at once
-    /// (a batch's bookings and messages cost one round trip, not two).
+    /// (a batch's bookings and messages cost one round trip, not two). Each list ends
+    /// with its own result: one failing list does not throw away the others.
     pub async fn get_all_concurrently(
         &mut self,
         lists: &[(&str, &dyn Fn(u32) -> String)],
-    ) -> Result<Vec<Vec<Value>>, ApiFailure> {
-        let mut results = vec![Vec::new(); lists.len()];
+    ) -> Vec<Result<Vec<Value>, ApiFailure>> {
+        let mut results: Vec<Result<Vec<Value>, ApiFailure>> = vec![Ok(Vec::new()); lists.len()];
         let mut open: Vec<usize> = (0..lists.len()).collect();
         let mut refreshed = false;
         for page in 1..=MAX_PAGES {
             if open.is_empty() {
                 break;
             }
-            let token = self.token().await?;
+            let token = match self.token().await {
+                Ok(token) => token,
+                Err(failure) => {
+                    for &i in &open {
+                        results[i] = Err(failure.clone());
+                    }
+                    break;
+                }
+            };
             let headers = [("token", token.as_str()), ("accept", "application/json")];
             let mut pending = Vec::with_capacity(open.len());
             for &i in &open {
@@ -151,7 +165,7 @@ impl<'a> Client<'a> {
             let mut next = Vec::new();
             for (i, url, request) in pending {
                 let endpoint = lists[i].0;
-                let envelope = match self
+                let answer = match self
                     .settle(endpoint, request.and_then(http_client::Pending::wait))
                 {
                     // A rejected token: refresh once for the whole batch, then retry this call.
@@ -161,25 +175,85 @@ impl<'a> Client<'a> {
                             let _ = self.redis.execute("DEL", &[TOKEN_KEY.into()]);
                             self.token = None;
                         }
-                        let token = self.token().await?;
-                        self.send(endpoint, &url, &token).await
+                        match self.token().await {
+                            Ok(token) => self.send(endpoint, &url, &token).await,
+                            Err(failure) => Err(failure),
+                        }
                     }
                     other => other,
-                }?;
-                results[i].extend(envelope.data);
-                if envelope.next_page {
-                    next.push(i);
+                };
+                match (answer, &mut results[i]) {
+                    (Ok(envelope), Ok(list)) => {
+                        list.extend(envelope.data);
+                        if envelope.next_page {
+                            next.push(i);
+                        }
+                    }
+                    (Err(failure), slot) => *slot = Err(failure),
+                    (Ok(_), Err(_)) => {}
                 }
             }
             open = next;
         }
-        Ok(results)
+        results
+    }
+
+    /// Whether the token may read what a sync writes: Beds24 answers a token without
+    /// the personal or financial scope with those fields left out, not with an error.
+    /// Checked once an hour (one call); a details call that fails for another reason
+    /// does not hold the sync.
+    pub async fn check_scopes(&mut self) -> Result<(), ApiFailure> {
+        let known = self.redis.execute("EXISTS", &[SCOPES_OK_KEY.into()]);
+        if matches!(known.as_deref(), Ok([RedisValue::Int(1)])) {
+            return Ok(());
+        }
+        let token = self.token().await?;
+        let _ = Queue::new(self.redis).count("api:details", 1);
+        let headers = [("token", token.as_str()), ("accept", "application/json")];
+        let url = self.settings.api.token_details();
+        let answer = match http_client::get(&url, &headers, self.settings.api_timeout) {
+            Ok(answer) => answer,
+            Err(_) => return Ok(()),
+        };
+        let details: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        match (answer.status, details) {
+            (200, Some(details)) => match scopes::missing(&details) {
+                Some(missing) if !missing.is_empty() => {
+                    let failure = ApiFailure::Forbidden(format!(
+                        "the token lacks the scope(s) {}: Beds24 would leave those fields empty",
+                        missing.join(", ")
+                    ));
+                    self.record_auth(&Err(failure.clone()));
+                    Err(failure)
+                }
+                _ => {
+                    let _ = self.redis.execute(
+                        "SET",
+                        &[
+                            SCOPES_OK_KEY.into(),
+                            "1".into(),
+                            "EX".into(),
+                            SCOPES_OK_TTL_S.into(),
+                        ],
+                    );
+                    Ok(())
+                }
+            },
+            // A refreshed token may just have expired: the batch's own call refreshes it.
+            (401, _) if !self.settings.refresh_token.is_empty() => Ok(()),
+            (status @ (401 | 403), _) => {
+                let failure = ApiFailure::Unauthorized(format!("token rejected (HTTP {status})"));
+                self.record_auth(&Err(failure.clone()));
+                Err(failure)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Readiness turns red while Beds24 rejects our token; any accepted call clears it.
     fn record_auth(&mut self, result: &Result<Envelope, ApiFailure>) {
         match result {
-            Err(ApiFailure::Unauthorized(message)) => {
+            Err(ApiFailure::Unauthorized(message) | ApiFailure::Forbidden(message)) => {
                 let value = format!(
                     "{}: {message}",
                     beds24_sync_core::logging::rfc3339(chrono::Utc::now())
@@ -196,8 +270,9 @@ impl<'a> Client<'a> {
         }
     }
 
-    fn record_credits(&mut self, credits: &Credits) {
-        let Some(remaining) = credits.remaining else {
+    fn record_credits(&mut self, credits: &Credits, status: u16) {
+        // A 429 without credit headers still says the window is spent.
+        let Some(remaining) = credits.remaining.or((status == 429).then_some(0.0)) else {
             return;
         };
         let resets_at = now_ms() + (credits.resets_in_s.unwrap_or(300.0) * 1000.0) as i64;
@@ -236,15 +311,26 @@ impl<'a> Client<'a> {
             self.token = Some(token.clone());
             return Ok(token);
         }
-        // Single flight across every worker process: only the lock holder refreshes.
+        // Single flight across every worker process: only the lock holder refreshes. The
+        // lock outlives the refresh call (its timeout plus a margin) and carries a unique
+        // owner, so a slow refresh is never joined by a second one and only its owner
+        // releases it.
+        let owner = self
+            .redis
+            .execute("INCR", &[format!("{TOKEN_LOCK}:seq").into()])
+            .ok()
+            .and_then(|r| r.first().and_then(RedisValue::as_i64))
+            .unwrap_or_else(now_ms)
+            .to_string();
+        let lock_ms = self.settings.api_timeout.as_millis() as i64 + 5_000;
         let lock = self.redis.execute(
             "SET",
             &[
                 TOKEN_LOCK.into(),
-                "1".into(),
+                owner.clone().into(),
                 "NX".into(),
                 "PX".into(),
-                10_000i64.into(),
+                lock_ms.into(),
             ],
         );
         if !matches!(lock.as_deref(), Ok([RedisValue::Status(s)]) if s == "OK") {
@@ -254,7 +340,15 @@ impl<'a> Client<'a> {
             ));
         }
         let result = self.refresh().await;
-        let _ = self.redis.execute("DEL", &[TOKEN_LOCK.into()]);
+        let _ = self.redis.execute(
+            "EVAL",
+            &[
+                RELEASE_LOCK.into(),
+                1i64.into(),
+                TOKEN_LOCK.into(),
+                owner.into(),
+            ],
+        );
         let answer = result?;
         let ttl = (answer.expires_in as i64 - TOKEN_EARLY_S).max(1);
         let _ = self.redis.execute(
@@ -291,7 +385,8 @@ impl<'a> Client<'a> {
             200 => serde_json::from_slice(&answer.body)
                 .map_err(|e| ApiFailure::Transient(format!("token answer is not valid JSON: {e}"))),
             status => match classify(status, &answer.body, None) {
-                Err(ApiFailure::Unauthorized(m)) => {
+                // Beds24 answers a bad refresh token with 400, not 401.
+                Err(ApiFailure::Unauthorized(m) | ApiFailure::BadRequest(m)) => {
                     let failure = ApiFailure::Unauthorized(format!("refresh token rejected: {m}"));
                     self.record_auth(&Err(failure.clone()));
                     Err(failure)

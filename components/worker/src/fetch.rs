@@ -19,7 +19,8 @@ const PROPERTIES_TTL_S: i64 = 3600;
 /// Everything Beds24 returned for one batch.
 pub struct BatchData {
     pub bookings: Vec<Value>,
-    pub messages: Vec<Value>,
+    /// `None` when the messages call failed: the rows keep their stored messages.
+    pub messages: Option<Vec<Value>>,
     pub property_names: HashMap<String, String>,
 }
 
@@ -27,7 +28,7 @@ impl BatchData {
     pub fn as_input(&self) -> Fetched<'_> {
         Fetched {
             bookings: &self.bookings,
-            messages: &self.messages,
+            messages: self.messages.as_deref(),
             property_names: &self.property_names,
         }
     }
@@ -40,9 +41,23 @@ pub async fn fetch(client: &mut Client<'_>, jobs: &[ClaimedJob]) -> Result<Batch
     let messages_page = |page| api.messages(&ids, page);
     let lists: [(&str, &dyn Fn(u32) -> String); 2] =
         [("bookings", &bookings_page), ("messages", &messages_page)];
-    let mut pages = client.get_all_concurrently(&lists).await?.into_iter();
-    let bookings = pages.next().unwrap_or_default();
-    let messages = pages.next().unwrap_or_default();
+    let mut results = client.get_all_concurrently(&lists).await.into_iter();
+    let bookings = results.next().unwrap_or(Ok(Vec::new()))?;
+    // Messages are a side dish: a failed messages call must not fail the bookings.
+    let messages = match results.next().unwrap_or(Ok(Vec::new())) {
+        Ok(messages) => Some(messages),
+        Err(failure) => {
+            log(
+                Level::Warn,
+                "messages unavailable: stored messages kept",
+                &[
+                    ("bookingIds", json!(ids)),
+                    ("error", json!(failure.to_string())),
+                ],
+            );
+            None
+        }
+    };
     Ok(BatchData {
         bookings,
         messages,

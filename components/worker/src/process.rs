@@ -4,16 +4,16 @@ use beds24_spin_glue::{log, now_ms, redis::SpinRedis};
 use beds24_sync_core::beds24::ApiFailure;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::mapping::BookingRow;
-use beds24_sync_core::queue::{ClaimOptions, ClaimedJob, Failure, Queue};
+use beds24_sync_core::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Queue};
 use beds24_sync_core::store::{RedisExec, RedisValue};
-use beds24_sync_core::sync::{batch_recovery, plan_batch, BatchRecovery, JobResult};
+use beds24_sync_core::sync::{plan_batch, sync_batch, BatchAttempt, JobResult};
 use serde_json::json;
 
 use crate::beds24::Client;
 use crate::fetch::{fetch, BatchData};
 use crate::rows::PgSession;
 use crate::settings::Settings;
-use crate::settle::{settle_failure, settle_successes, to_failure};
+use crate::settle::{hold_for, settle_failures, settle_successes};
 
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 const INVOCATION_BUDGET_MS: i64 = 20_000;
@@ -26,20 +26,23 @@ pub async fn run() -> anyhow::Result<()> {
         pg: PgSession::new(&settings.database_url),
         settings: &settings,
         redis: &mut redis,
+        scopes_checked: false,
     };
     let started = now_ms();
     loop {
         let options = ClaimOptions {
-            now_ms: now_ms(),
+            clock: Clock::Redis,
             lease_ms: settings.lease_ms,
             batch: settings.batch,
             max_tries: settings.schedule.max_tries(),
         };
+        // Empty while paused or held (account unusable, credits spent): the hold's
+        // expiry wakes a worker when calls may go out again.
         let jobs = Queue::new(run.redis).claim(&options)?;
         if jobs.is_empty() {
             return Ok(());
         }
-        run.sync_batch(jobs).await;
+        sync_batch(&mut run, &jobs).await;
         if now_ms() - started > INVOCATION_BUDGET_MS {
             Queue::new(run.redis).publish_wakeup()?;
             return Ok(());
@@ -53,85 +56,73 @@ struct Run<'a> {
     settings: &'a Settings,
     redis: &'a mut SpinRedis,
     pg: PgSession,
+    /// The token's scopes were checked (or known good) during this invocation.
+    scopes_checked: bool,
+}
+
+impl BatchAttempt for Run<'_> {
+    /// Fetch, map, upsert and settle one group of claimed jobs; a failed Beds24 request
+    /// settles nothing and is handed back for batch recovery to decide.
+    async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure> {
+        let started = now_ms();
+        let data = self.fetch_batch(jobs).await?;
+        self.renew_leases_if_slow(jobs, started);
+        self.store_and_settle(jobs, &data, started);
+        Ok(())
+    }
+
+    fn fail(&mut self, jobs: &[ClaimedJob], failure: ApiFailure) {
+        let failure = self.to_failure(failure);
+        hold_for(self.redis, &failure);
+        settle_failures(self.settings, self.redis, jobs, &failure, now_ms());
+    }
 }
 
 impl Run<'_> {
-    /// Fetch, map, upsert and settle one claimed batch. Never returns early without
-    /// settling every job (an unsettled job waits for its lease to run out).
-    async fn sync_batch(&mut self, jobs: Vec<ClaimedJob>) {
-        let started = now_ms();
-        match self.fetch_batch(&jobs).await {
-            Ok(data) => self.store_and_settle(jobs, &data, started),
-            Err(failure) => self.recover(jobs, failure, started).await,
-        }
-    }
-
     async fn fetch_batch(&mut self, jobs: &[ClaimedJob]) -> Result<BatchData, ApiFailure> {
         let mut client = Client::new(self.settings, self.redis);
-        match client.credits_wait_until() {
-            Some(until) => Err(ApiFailure::RateLimited(
+        if let Some(until) = client.credits_wait_until() {
+            return Err(ApiFailure::RateLimited(
                 "Beds24 credit budget spent".into(),
                 Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
-            )),
-            None => fetch(&mut client, jobs).await,
+            ));
         }
+        if !self.scopes_checked {
+            client.check_scopes().await?;
+            self.scopes_checked = true;
+        }
+        fetch(&mut client, jobs).await
     }
 
-    /// The batch request failed: find out whether one booking is to blame before
-    /// failing everyone (see `BatchRecovery`).
-    async fn recover(&mut self, mut jobs: Vec<ClaimedJob>, failure: ApiFailure, started: i64) {
-        match batch_recovery(&failure, jobs.len()) {
-            BatchRecovery::EachAlone => {
-                for job in jobs {
-                    Box::pin(self.sync_batch(vec![job])).await;
-                }
-            }
-            BatchRecovery::Probe => {
-                let first = jobs.remove(0);
-                if self.sync_alone(first).await.is_ok() {
-                    // Not a general outage: the rest goes on as a batch (probing again if needed).
-                    Box::pin(self.sync_batch(jobs)).await;
-                    return;
-                }
-                let last = jobs.pop().expect("a probed batch has two jobs or more");
-                match self.sync_alone(last).await {
-                    Ok(()) if jobs.is_empty() => {}
-                    Ok(()) => Box::pin(self.sync_batch(jobs)).await,
-                    // Both ends fail alone too: a general outage, no more calls this round.
-                    Err(failure) => self.fail_all(&jobs, failure, started),
-                }
-            }
-            BatchRecovery::FailAll => self.fail_all(&jobs, to_failure(failure), started),
-        }
+    /// The queue failure for a failed request; rate limits wait for the shared window.
+    fn to_failure(&mut self, failure: ApiFailure) -> Failure {
+        let window = Client::new(self.settings, self.redis)
+            .credits_wait_until()
+            .map(|until| until - now_ms());
+        beds24_sync_core::sync::job_failure(failure, window)
     }
 
-    /// Sync one job on its own; on a failed fetch, settle it and hand back the failure.
-    async fn sync_alone(&mut self, job: ClaimedJob) -> Result<(), Failure> {
-        let started = now_ms();
-        match self.fetch_batch(std::slice::from_ref(&job)).await {
-            Ok(data) => {
-                self.store_and_settle(vec![job], &data, started);
-                Ok(())
-            }
-            Err(failure) => {
-                let failure = to_failure(failure);
-                settle_failure(self.settings, self.redis, &job, &failure, started);
-                Err(failure)
-            }
+    /// A fetch that took a good part of the lease renews it before storing, so the
+    /// batch is not taken over (and its tries used) while its rows are being written.
+    fn renew_leases_if_slow(&mut self, jobs: &[ClaimedJob], started: i64) {
+        if now_ms() - started < self.settings.lease_ms / 4 {
+            return;
         }
-    }
-
-    fn fail_all(&mut self, jobs: &[ClaimedJob], failure: Failure, started: i64) {
-        for job in jobs {
-            settle_failure(self.settings, self.redis, job, &failure, started);
+        if let Err(e) =
+            Queue::new(self.redis).extend_leases(jobs, Clock::Redis, self.settings.lease_ms)
+        {
+            log(
+                Level::Warn,
+                "could not renew leases",
+                &[("error", json!(e.to_string()))],
+            );
         }
     }
 
     /// Map what one batch fetched, upsert the rows and settle every job.
-    fn store_and_settle(&mut self, jobs: Vec<ClaimedJob>, data: &BatchData, started: i64) {
+    fn store_and_settle(&mut self, jobs: &[ClaimedJob], data: &BatchData, started: i64) {
         let fetched_at = now_ms();
-        let batch_size = jobs.len();
-        let plan = plan_batch(&jobs, &data.as_input(), chrono::Utc::now());
+        let plan = plan_batch(jobs, &data.as_input(), chrono::Utc::now());
         let rows: Vec<BookingRow> = plan
             .iter()
             .filter_map(|(_, r)| match r {
@@ -147,13 +138,17 @@ impl Run<'_> {
         let stored = self.pg.store(&rows, &missing);
         let stored_at = now_ms();
         let mut synced = Vec::new();
+        // Jobs failing for the same reason settle in one round trip.
+        let mut failed: Vec<(Failure, Vec<ClaimedJob>)> = Vec::new();
         for (job, result) in plan {
             let failure = match (result, &stored) {
                 (_, Err(e)) => Some(Failure::Transient(format!("postgres: {e}"))),
                 // Postgres refused this row's data: the same data would be refused again.
                 (JobResult::Row(..), Ok(report)) if report.rejection(&job.booking_id).is_some() => {
                     let reason = report.rejection(&job.booking_id).unwrap_or_default();
-                    Some(Failure::Permanent(format!("postgres refused the row: {reason}")))
+                    Some(Failure::Permanent(format!(
+                        "postgres refused the row: {reason}"
+                    )))
                 }
                 (JobResult::Row(_, anomalies), Ok(_)) => {
                     for anomaly in anomalies {
@@ -174,9 +169,15 @@ impl Run<'_> {
                 (JobResult::Failed(f), _) => Some(f),
             };
             match failure {
-                Some(f) => settle_failure(self.settings, self.redis, &job, &f, started),
+                Some(f) => match failed.iter_mut().find(|(known, _)| *known == f) {
+                    Some((_, same)) => same.push(job),
+                    None => failed.push((f, vec![job])),
+                },
                 None => synced.push(job),
             }
+        }
+        for (failure, jobs) in &failed {
+            settle_failures(self.settings, self.redis, jobs, failure, started);
         }
         settle_successes(self.redis, &synced, started);
         // Where a batch's time goes, for operators tuning batch_size or chasing a slow phase.
@@ -184,7 +185,7 @@ impl Run<'_> {
             Level::Info,
             "batch done",
             &[
-                ("jobs", json!(batch_size)),
+                ("jobs", json!(jobs.len())),
                 ("synced", json!(synced.len())),
                 ("fetchMs", json!(fetched_at - started)),
                 ("storeMs", json!(stored_at - fetched_at)),

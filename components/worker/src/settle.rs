@@ -1,12 +1,12 @@
-//! Settling claimed jobs: completions in one batched call, failures by the retry policy.
+//! Settling claimed jobs: completions and failures, each batch in one round trip.
 
 use beds24_spin_glue::{job_records, log, now_ms, redis::SpinRedis};
-use beds24_sync_core::beds24::ApiFailure;
 use beds24_sync_core::logging::Level;
-use beds24_sync_core::queue::{decide, ClaimedJob, Failure, HistoryRecord, Queue};
-use beds24_sync_core::sync::job_failure;
+use beds24_sync_core::queue::{decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue};
+use beds24_sync_core::store::RedisExec;
 use serde_json::json;
 
+use crate::beds24::AUTH_FAILED_KEY;
 use crate::settings::Settings;
 
 /// Best effort: a record left behind is overwritten by the booking's next webhook.
@@ -22,7 +22,7 @@ pub fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64
         .map(|job| history(job, "completed", started, now, None))
         .collect();
     let done: Vec<_> = jobs.iter().zip(&records).collect();
-    let verdicts = match Queue::new(redis).complete_many(&done, now) {
+    let verdicts = match Queue::new(redis).complete_many(&done, Clock::Redis) {
         Ok(verdicts) => verdicts,
         Err(e) => {
             // The jobs stay active; their leases run out and they are synced again.
@@ -54,39 +54,102 @@ pub fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64
     }
 }
 
-pub fn settle_failure(
+/// Settle jobs that failed for one reason, in one round trip: each by the retry policy
+/// (its own tries), all on Redis's clock, so jobs delayed together come due together.
+pub fn settle_failures(
     settings: &Settings,
     redis: &mut SpinRedis,
-    job: &ClaimedJob,
+    jobs: &[ClaimedJob],
     failure: &Failure,
     started: i64,
 ) {
+    if jobs.is_empty() {
+        return;
+    }
     let now = now_ms();
     let jitter = f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
-    let decision = decide(&settings.schedule, job.attempts, failure, now, jitter);
-    let record = history(
-        job,
-        decision.mode(),
-        started,
-        now,
-        Some(failure.message().to_owned()),
-    );
-    let verdict = Queue::new(redis).fail(job, now, decision, failure.message(), &record);
-    if matches!(verdict.as_deref(), Ok("final")) {
-        forget_records([job]);
+    let decided: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            let decision = decide(&settings.schedule, job.attempts, failure, jitter);
+            let record = history(
+                job,
+                decision.mode(),
+                started,
+                now,
+                Some(failure.message().to_owned()),
+            );
+            (job, decision, record)
+        })
+        .collect();
+    let batch: Vec<_> = decided
+        .iter()
+        .map(|(job, decision, record)| (*job, *decision, failure.message(), record))
+        .collect();
+    let verdicts = Queue::new(redis).fail_many(&batch, Clock::Redis);
+    if let Ok(verdicts) = &verdicts {
+        forget_records(
+            jobs.iter()
+                .zip(verdicts)
+                .filter(|(_, v)| *v == "final")
+                .map(|(job, _)| job),
+        );
     }
-    log(
-        Level::Warn,
-        "booking sync failed",
-        &[
-            ("bookingId", json!(job.booking_id)),
-            ("action", json!(job.action)),
-            ("attempt", json!(job.attempts + 1)),
-            ("decision", json!(decision.mode())),
-            ("queue", json!(verdict.as_ref().map_err(|e| e.to_string()))),
-            ("error", json!(failure.message())),
-        ],
-    );
+    for (i, (job, decision, _)) in decided.iter().enumerate() {
+        let verdict = match &verdicts {
+            Ok(all) => json!(all.get(i)),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        log(
+            Level::Warn,
+            "booking sync failed",
+            &[
+                ("bookingId", json!(job.booking_id)),
+                ("action", json!(job.action)),
+                ("attempt", json!(job.attempts + 1)),
+                ("decision", json!(decision.mode())),
+                ("queue", verdict),
+                ("error", json!(failure.message())),
+            ],
+        );
+    }
+}
+
+/// Failures that no call can get past for a while hold every claim: a rejected account
+/// until the next recheck, a spent credit window until it resets. Readiness reports an
+/// account failure until a call goes through again.
+pub fn hold_for(redis: &mut SpinRedis, failure: &Failure) {
+    let (reason, for_ms) = match failure {
+        Failure::AccountBlocked(message) => {
+            let since = beds24_sync_core::logging::rfc3339(chrono::Utc::now());
+            let _ = redis.execute(
+                "SET",
+                &[AUTH_FAILED_KEY.into(), format!("{since}: {message}").into()],
+            );
+            (
+                format!("Beds24 account unusable: {message}"),
+                policy::ACCOUNT_RECHECK.as_millis() as i64,
+            )
+        }
+        Failure::RateLimited {
+            retry_after_ms,
+            reason,
+        } => (reason.clone(), *retry_after_ms),
+        Failure::Transient(_) | Failure::Permanent(_) => return,
+    };
+    if let Err(e) = Queue::new(redis).hold(&reason, for_ms) {
+        log(
+            Level::Warn,
+            "could not hold the queue",
+            &[("error", json!(e.to_string()))],
+        );
+    } else {
+        log(
+            Level::Warn,
+            "queue held",
+            &[("reason", json!(reason)), ("forMs", json!(for_ms))],
+        );
+    }
 }
 
 fn history(
@@ -106,8 +169,4 @@ fn history(
         duration_ms: now - started,
         error,
     }
-}
-
-pub fn to_failure(failure: ApiFailure) -> Failure {
-    job_failure(failure, now_ms())
 }

@@ -24,7 +24,8 @@ pub enum JobResult {
 /// What the Beds24 calls of one batch returned.
 pub struct Fetched<'a> {
     pub bookings: &'a [Value],
-    pub messages: &'a [Value],
+    /// `None` when the messages call failed: rows keep their stored messages.
+    pub messages: Option<&'a [Value]>,
     pub property_names: &'a HashMap<String, String>,
 }
 
@@ -40,7 +41,7 @@ pub fn plan_batch(
         .filter_map(|b| Some((BookingId::from_json(b.get("id")?).ok()?.to_string(), b)))
         .collect();
     let mut messages: HashMap<String, Vec<Value>> = HashMap::new();
-    for message in fetched.messages {
+    for message in fetched.messages.unwrap_or_default() {
         if let Some(id) = message
             .get("bookingId")
             .and_then(|v| BookingId::from_json(v).ok())
@@ -59,7 +60,9 @@ pub fn plan_batch(
                 Some(booking) => {
                     let ctx = MappingContext {
                         property_names: fetched.property_names,
-                        messages: messages.remove(id).unwrap_or_default(),
+                        messages: fetched
+                            .messages
+                            .map(|_| messages.remove(id).unwrap_or_default()),
                         now,
                         state: SyncState::Synced,
                     };
@@ -85,17 +88,17 @@ pub enum BatchRecovery {
     FailAll,
     /// Sync each job alone now: Beds24 rejected the request, so repeating it cannot help.
     EachAlone,
-    /// Beds24 answered with an error: sync the first job alone and, if that fails
-    /// too, the last. If both fail the outage is general and the rest fail without
-    /// more calls (two extra calls per batch during an outage, not one per job).
-    Probe,
+    /// Beds24 answered with an error: try each half on its own. A half that goes through
+    /// is done; a failing half is split again, so one bad booking among n costs about
+    /// 2·log₂ n calls. When both halves fail the outage is general and everyone waits.
+    Bisect,
 }
 
 pub fn batch_recovery(failure: &ApiFailure, batch_len: usize) -> BatchRecovery {
     match failure {
         _ if batch_len < 2 => BatchRecovery::FailAll,
         ApiFailure::BadRequest(_) => BatchRecovery::EachAlone,
-        ApiFailure::Transient(_) => BatchRecovery::Probe,
+        ApiFailure::Transient(_) => BatchRecovery::Bisect,
         ApiFailure::Unreachable(_)
         | ApiFailure::RateLimited(..)
         | ApiFailure::Unauthorized(_)
@@ -103,19 +106,69 @@ pub fn batch_recovery(failure: &ApiFailure, batch_len: usize) -> BatchRecovery {
     }
 }
 
+/// The two things batch recovery needs from a worker.
+#[allow(async_fn_in_trait)] // used with concrete types inside one component, never sent
+pub trait BatchAttempt {
+    /// Fetch these jobs from Beds24 in one request and, when it answers, store and settle
+    /// them. `Err` means the request failed and nothing was settled.
+    async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure>;
+    /// Settle these jobs with a failed request.
+    fn fail(&mut self, jobs: &[ClaimedJob], failure: ApiFailure);
+}
+
+/// Sync a claimed batch, isolating the booking a failed request is to blame on
+/// (see [`BatchRecovery`]). Every job is settled once.
+pub async fn sync_batch(worker: &mut impl BatchAttempt, jobs: &[ClaimedJob]) {
+    if let Err(failure) = worker.attempt(jobs).await {
+        Box::pin(recover(worker, jobs, failure)).await;
+    }
+}
+
+async fn recover(worker: &mut impl BatchAttempt, jobs: &[ClaimedJob], failure: ApiFailure) {
+    match batch_recovery(&failure, jobs.len()) {
+        BatchRecovery::FailAll => worker.fail(jobs, failure),
+        BatchRecovery::EachAlone => {
+            for job in jobs {
+                if let Err(failure) = worker.attempt(std::slice::from_ref(job)).await {
+                    worker.fail(std::slice::from_ref(job), failure);
+                }
+            }
+        }
+        BatchRecovery::Bisect => {
+            let (left, right) = jobs.split_at(jobs.len() / 2);
+            match worker.attempt(left).await {
+                Ok(()) => Box::pin(sync_batch(worker, right)).await,
+                Err(left_failure) => match worker.attempt(right).await {
+                    // Only the left half fails: the culprit is in there.
+                    Ok(()) => Box::pin(recover(worker, left, left_failure)).await,
+                    Err(right_failure) => {
+                        worker.fail(left, left_failure);
+                        worker.fail(right, right_failure);
+                    }
+                },
+            }
+        }
+    }
+}
+
 /// How the queue treats a failed Beds24 call. Every variant is named (no catch-all),
-/// so a new kind of failure cannot silently become final.
-pub fn job_failure(failure: ApiFailure, now_ms: i64) -> Failure {
+/// so a new kind of failure cannot silently become final. `window_reset_ms` is the time
+/// left in the shared credit window when known: every job held by a rate limit waits
+/// for the same reset and goes out again with the others, as one batch.
+pub fn job_failure(failure: ApiFailure, window_reset_ms: Option<i64>) -> Failure {
     let message = failure.to_string();
     match failure {
         ApiFailure::RateLimited(_, after) => Failure::RateLimited {
-            retry_at_ms: now_ms + after.unwrap_or(60).max(1) as i64 * 1000,
+            retry_after_ms: window_reset_ms
+                .or(after.map(|s| s as i64 * 1000))
+                .unwrap_or(60_000)
+                .max(1_000),
             reason: message,
         },
         ApiFailure::Transient(_) | ApiFailure::Unreachable(_) => Failure::Transient(message),
-        ApiFailure::Unauthorized(_) | ApiFailure::Forbidden(_) | ApiFailure::BadRequest(_) => {
-            Failure::Permanent(message)
-        }
+        // The account, not the booking: hold and wait for a working token.
+        ApiFailure::Unauthorized(_) | ApiFailure::Forbidden(_) => Failure::AccountBlocked(message),
+        ApiFailure::BadRequest(_) => Failure::Permanent(message),
     }
 }
 
@@ -148,13 +201,15 @@ mod tests {
         let names = HashMap::new();
         let fetched = Fetched {
             bookings: &bookings,
-            messages: &messages,
+            messages: Some(&messages),
             property_names: &names,
         };
         let now = "2026-01-01T00:00:00Z".parse().unwrap();
         let plan = plan_batch(&[job("1"), job("2"), job("3")], &fetched, now);
         match &plan[0].1 {
-            JobResult::Row(row, _) => assert_eq!(row.messages.as_array().unwrap().len(), 2),
+            JobResult::Row(row, _) => {
+                assert_eq!(row.messages.as_ref().unwrap().as_array().unwrap().len(), 2)
+            }
             other => panic!("{other:?}"),
         }
         match &plan[1].1 {
@@ -168,7 +223,7 @@ mod tests {
     fn only_failures_one_booking_can_cause_are_taken_apart() {
         let answer = || ApiFailure::Transient("HTTP 500".into());
         assert_eq!(batch_recovery(&answer(), 1), BatchRecovery::FailAll);
-        assert_eq!(batch_recovery(&answer(), 2), BatchRecovery::Probe);
+        assert_eq!(batch_recovery(&answer(), 2), BatchRecovery::Bisect);
         assert_eq!(
             batch_recovery(&ApiFailure::BadRequest("bad id".into()), 3),
             BatchRecovery::EachAlone
@@ -185,30 +240,41 @@ mod tests {
 
     #[test]
     fn api_failures_become_queue_failures() {
-        let now = 1_000_000;
         assert_eq!(
-            job_failure(ApiFailure::RateLimited("429".into(), Some(3)), now),
+            job_failure(ApiFailure::RateLimited("429".into(), Some(3)), None),
             Failure::RateLimited {
-                retry_at_ms: now + 3000,
+                retry_after_ms: 3000,
                 reason: "Beds24 rate limit: 429".into()
             }
         );
+        // The shared window wins over what one answer said.
         assert!(matches!(
-            job_failure(ApiFailure::RateLimited("spent".into(), None), now),
-            Failure::RateLimited { retry_at_ms, .. } if retry_at_ms == now + 60_000
+            job_failure(ApiFailure::RateLimited("spent".into(), Some(3)), Some(41_500)),
+            Failure::RateLimited { retry_after_ms: 41_500, .. }
+        ));
+        assert!(matches!(
+            job_failure(ApiFailure::RateLimited("spent".into(), None), None),
+            Failure::RateLimited { retry_after_ms: 60_000, .. }
         ));
         for retry in [
             ApiFailure::Transient("HTTP 502".into()),
             ApiFailure::Unreachable("connection refused".into()),
         ] {
-            assert!(matches!(job_failure(retry, now), Failure::Transient(_)));
+            assert!(matches!(job_failure(retry, None), Failure::Transient(_)));
         }
-        for last in [
+        for account in [
             ApiFailure::Unauthorized("token".into()),
             ApiFailure::Forbidden("scope".into()),
-            ApiFailure::BadRequest("id".into()),
         ] {
-            assert!(matches!(job_failure(last, now), Failure::Permanent(_)));
+            assert!(matches!(job_failure(account, None), Failure::AccountBlocked(_)));
         }
+        assert!(matches!(
+            job_failure(ApiFailure::BadRequest("id".into()), None),
+            Failure::Permanent(_)
+        ));
     }
 }
+
+#[cfg(test)]
+#[path = "sync_recovery_tests.rs"]
+mod recovery_tests;

@@ -124,11 +124,11 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
     let failure = Failure::Transient("HTTP 503".into());
     for expected_delay in [5_000, 25_000, 125_000] {
         let job = q.claim(&claim_opts(now)).unwrap().remove(0);
-        let decision = decide(&schedule, job.attempts, &failure, now, 0.5);
+        let decision = decide(&schedule, job.attempts, &failure, 0.5);
         assert_eq!(
             decision,
             Decision::Retry {
-                due_ms: now + expected_delay
+                delay_ms: expected_delay
             }
         );
         assert_eq!(
@@ -153,7 +153,7 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
     }
     let job = q.claim(&claim_opts(now)).unwrap().remove(0);
     assert_eq!(job.attempts, 3);
-    let decision = decide(&schedule, job.attempts, &failure, now, 0.5);
+    let decision = decide(&schedule, job.attempts, &failure, 0.5);
     assert_eq!(decision, Decision::Dead);
     assert_eq!(
         q.fail(&job, now, decision, failure.message(), &record("9", "dead"))
@@ -181,10 +181,10 @@ fn rate_limits_delay_without_using_a_try() {
     q.enqueue(&id("3"), Action::Modify, 0).unwrap();
     let job = q.claim(&claim_opts(0)).unwrap().remove(0);
     let limited = Failure::RateLimited {
-        retry_at_ms: 60_000,
+        retry_after_ms: 60_000,
         reason: "429".into(),
     };
-    let decision = decide(&RetrySchedule::default(), job.attempts, &limited, 0, 0.5);
+    let decision = decide(&RetrySchedule::default(), job.attempts, &limited, 0.5);
     assert_eq!(
         q.fail(&job, 0, decision, "429", &record("3", "delay"))
             .unwrap(),

@@ -84,7 +84,7 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
             "enqueue did not queue every job"
         );
         let options = ClaimOptions {
-            now_ms: now,
+            clock: now.into(),
             lease_ms: 30_000,
             batch: n as usize,
             max_tries: 4,

@@ -84,6 +84,11 @@ impl MockBeds24 {
 
     /// Sets the accepted refresh token and the lifetime of tokens issued from now on
     /// (tokens already issued keep their expiry).
+    /// The scopes `/authentication/details` reports for valid tokens.
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.app.lock().scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
     pub fn set_refresh_token(&self, token: &str, expires_in_secs: u64) {
         let mut st = self.app.lock();
         st.refresh_token = token.to_string();

@@ -36,6 +36,8 @@ pub(crate) struct State {
     pub long_life_token: String,
     pub refresh_token: String,
     pub token_expires_in: u64,
+    /// Reported by `/authentication/details` for every valid token.
+    pub scopes: Vec<String>,
     pub latency: Duration,
     pub upcoming_only_default: bool,
     /// Keyed by id text so `?id=82279106` matches whatever JSON shape was stored
@@ -67,6 +69,10 @@ impl State {
             long_life_token: cfg.long_life_token,
             refresh_token: cfg.refresh_token,
             token_expires_in: cfg.token_expires_in,
+            scopes: crate::api::auth::DEFAULT_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             latency: cfg.latency,
             upcoming_only_default: cfg.upcoming_only_default,
             bookings: BTreeMap::new(),

@@ -2,6 +2,7 @@
 
 pub mod credits;
 pub mod response;
+pub mod scopes;
 pub mod urls;
 
 pub use credits::{Credits, CreditsBudget};

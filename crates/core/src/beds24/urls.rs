@@ -88,6 +88,11 @@ impl ApiBase {
     pub fn token(&self) -> String {
         self.endpoint("authentication/token").into()
     }
+
+    /// `GET /authentication/details`: what the token may do (its scopes).
+    pub fn token_details(&self) -> String {
+        self.endpoint("authentication/details").into()
+    }
 }
 
 #[cfg(test)]

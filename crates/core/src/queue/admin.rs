@@ -27,13 +27,13 @@ impl<R: RedisExec> Queue<'_, R> {
     /// Send dead jobs back to the queue with fresh tries: one (`only`), or all dead since `since_ms`.
     pub fn revive_dead(
         &mut self,
-        now_ms: i64,
+        clock: impl Into<super::Clock>,
         since_ms: i64,
         only: Option<&BookingId>,
     ) -> Result<i64, StoreError> {
         let args = vec![
             PREFIX.into(),
-            now_ms.into(),
+            clock.into().into(),
             since_ms.into(),
             only.map(|id| id.as_str()).unwrap_or("").into(),
         ];

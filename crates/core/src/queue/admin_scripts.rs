@@ -1,11 +1,12 @@
 //! Lua scripts for operator actions: revive dead jobs, purge history, pause and resume.
 
-/// KEYS: due, dead, stats. ARGV: prefix, now_ms, since_ms, only_id ("" for all).
+/// KEYS: due, dead, stats. ARGV: prefix, clock, since_ms, only_id ("" for all).
 /// Moves dead jobs (all, those dead since `since_ms`, or one) back to the queue with
 /// fresh tries. Reply: number revived.
-pub const REVIVE_DEAD: &str = r#"
+pub const REVIVE_DEAD: &str = with_clock!(
+    r#"
 local due, dead, stats = KEYS[1], KEYS[2], KEYS[3]
-local prefix, now, since, only = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local prefix, now, since, only = ARGV[1], clock(ARGV[2]), ARGV[3], ARGV[4]
 local ids
 if only ~= '' then
   ids = {}
@@ -22,7 +23,8 @@ for _, id in ipairs(ids) do
 end
 redis.call('HINCRBY', stats, 'replayed', #ids)
 return #ids
-"#;
+"#
+);
 
 /// KEYS: dead. ARGV: prefix. Drops every dead job and its record. Reply: number purged.
 pub const PURGE_DEAD: &str = r#"

@@ -4,6 +4,21 @@
 //! every transition is one Lua script (see [`scripts`]). A booking has at most one job:
 //! the job key is the bookingId.
 
+/// Prepends `clock(arg)`: the pinned time in ms when `arg` is a number, else Redis `TIME`.
+macro_rules! with_clock {
+    ($body:literal) => {
+        concat!(
+            "local function clock(pinned)\n",
+            "  local n = tonumber(pinned)\n",
+            "  if n then return n end\n",
+            "  local t = redis.call('TIME')\n",
+            "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
+            "end\n",
+            $body
+        )
+    };
+}
+
 mod admin;
 pub mod admin_scripts;
 pub mod policy;
@@ -16,7 +31,7 @@ use serde::Serialize;
 
 pub use admin::Purge;
 pub use policy::{decide, Decision, Failure, RetrySchedule};
-pub use stats::QueueStats;
+pub use stats::{Held, QueueStats};
 
 use crate::store::{RedisArg, RedisExec, RedisValue, StoreError};
 use crate::{Action, BookingId};
@@ -33,6 +48,9 @@ pub mod keys {
     pub const DEAD: &str = "b24:dead";
     pub const STATS: &str = "b24:stats";
     pub const PAUSED: &str = "b24:paused";
+    /// Set while the Beds24 account or its credit window cannot take calls (value: why);
+    /// claims stop until it expires, and its expiry event wakes a worker.
+    pub const HOLD: &str = "b24:hold";
     /// Set while a wake-up is published and not yet answered by a claim.
     pub const WAKE: &str = "b24:wake-pending";
     pub const COMPLETED: &str = "b24:history:completed";
@@ -40,6 +58,32 @@ pub mod keys {
 
     pub fn job(id: &str) -> String {
         format!("{}job:{id}", super::PREFIX)
+    }
+}
+
+/// Which clock queue times come from. Every worker must agree on "now", so the queue
+/// normally reads Redis's own clock inside each script; tests pin it to walk timers
+/// forward without sleeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Redis `TIME`, read inside the script.
+    Redis,
+    /// A fixed time in ms since the epoch.
+    At(i64),
+}
+
+impl From<i64> for Clock {
+    fn from(ms: i64) -> Self {
+        Clock::At(ms)
+    }
+}
+
+impl From<Clock> for RedisArg {
+    fn from(clock: Clock) -> Self {
+        match clock {
+            Clock::Redis => RedisArg::from(""),
+            Clock::At(ms) => RedisArg::Int(ms),
+        }
     }
 }
 
@@ -69,7 +113,7 @@ pub struct ClaimedJob {
 /// Settings for claiming.
 #[derive(Debug, Clone)]
 pub struct ClaimOptions {
-    pub now_ms: i64,
+    pub clock: Clock,
     pub lease_ms: i64,
     pub batch: usize,
     pub max_tries: u32,
@@ -136,9 +180,9 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         &mut self,
         id: &BookingId,
         action: Action,
-        now_ms: i64,
+        clock: impl Into<Clock>,
     ) -> Result<Enqueued, StoreError> {
-        self.enqueue_counted(id, action, now_ms, &format!("received:{action}"))
+        self.enqueue_counted(id, action, clock, &format!("received:{action}"))
     }
 
     /// Enqueue counting under `counter` (operators' manual syncs are not webhooks).
@@ -146,14 +190,14 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         &mut self,
         id: &BookingId,
         action: Action,
-        now_ms: i64,
+        clock: impl Into<Clock>,
         counter: &str,
     ) -> Result<Enqueued, StoreError> {
         let args = vec![
             PREFIX.into(),
             id.as_str().into(),
             action.as_str().into(),
-            now_ms.into(),
+            clock.into().into(),
             counter.into(),
             WAKE_CHANNEL.into(),
         ];
@@ -196,7 +240,7 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     pub fn claim(&mut self, options: &ClaimOptions) -> Result<Vec<ClaimedJob>, StoreError> {
         let args = vec![
             PREFIX.into(),
-            options.now_ms.into(),
+            options.clock.into(),
             options.lease_ms.into(),
             (options.batch as i64).into(),
             i64::from(options.max_tries).into(),
@@ -210,6 +254,7 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             keys::PAUSED,
             keys::FAILED,
             keys::WAKE,
+            keys::HOLD,
         ];
         let reply = self.eval(scripts::CLAIM, &keys, args)?;
         reply
@@ -237,10 +282,10 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     pub fn complete(
         &mut self,
         job: &ClaimedJob,
-        now_ms: i64,
+        clock: impl Into<Clock>,
         record: &HistoryRecord,
     ) -> Result<String, StoreError> {
-        let mut verdicts = self.complete_many(&[(job, record)], now_ms)?;
+        let mut verdicts = self.complete_many(&[(job, record)], clock)?;
         verdicts
             .pop()
             .ok_or_else(|| StoreError::new("complete script returned nothing"))
@@ -250,14 +295,14 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     pub fn complete_many(
         &mut self,
         done: &[(&ClaimedJob, &HistoryRecord)],
-        now_ms: i64,
+        clock: impl Into<Clock>,
     ) -> Result<Vec<String>, StoreError> {
         if done.is_empty() {
             return Ok(Vec::new());
         }
         let mut args = vec![
             PREFIX.into(),
-            now_ms.into(),
+            clock.into().into(),
             (policy::COMPLETED_HISTORY as i64).into(),
         ];
         for (job, record) in done {
@@ -279,43 +324,115 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             .collect())
     }
 
-    /// Apply a failure decision. Returns the verdict (mode applied, "requeued" or "stale").
+    /// Apply one failure decision. Returns the verdict (mode applied, "requeued" or "stale").
     pub fn fail(
         &mut self,
         job: &ClaimedJob,
-        now_ms: i64,
+        clock: impl Into<Clock>,
         decision: Decision,
         error: &str,
         record: &HistoryRecord,
     ) -> Result<String, StoreError> {
-        let args = vec![
+        let mut verdicts = self.fail_many(&[(job, decision, error, record)], clock)?;
+        verdicts
+            .pop()
+            .ok_or_else(|| StoreError::new("fail script returned nothing"))
+    }
+
+    /// Apply the failure decisions of a batch in one round trip and one clock reading;
+    /// one verdict per job, in order.
+    pub fn fail_many(
+        &mut self,
+        failed: &[(&ClaimedJob, Decision, &str, &HistoryRecord)],
+        clock: impl Into<Clock>,
+    ) -> Result<Vec<String>, StoreError> {
+        if failed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![
             PREFIX.into(),
-            job.booking_id.as_str().into(),
-            job.claim.as_str().into(),
-            now_ms.into(),
-            decision.mode().into(),
-            decision.due_ms().into(),
-            error.into(),
-            serde_json::to_string(record)
-                .expect("record serializes")
-                .into(),
+            clock.into().into(),
             (policy::FAILED_HISTORY as i64).into(),
         ];
-        self.eval_text(
-            scripts::FAIL,
-            &[
-                keys::DUE,
-                keys::ACTIVE,
-                keys::DEAD,
-                keys::STATS,
-                keys::FAILED,
-            ],
-            args,
-        )
+        for (job, decision, error, record) in failed {
+            args.push(job.booking_id.as_str().into());
+            args.push(job.claim.as_str().into());
+            args.push(decision.mode().into());
+            args.push(decision.delay_ms().into());
+            args.push((*error).into());
+            args.push(
+                serde_json::to_string(record)
+                    .expect("record serializes")
+                    .into(),
+            );
+        }
+        let keys = [
+            keys::DUE,
+            keys::ACTIVE,
+            keys::DEAD,
+            keys::STATS,
+            keys::FAILED,
+        ];
+        let reply = self.eval(scripts::FAIL, &keys, args)?;
+        Ok(reply
+            .iter()
+            .map(|v| v.as_text().unwrap_or_default())
+            .collect())
+    }
+
+    /// Renew the leases of jobs still held with their claims; returns, per job, whether
+    /// it still is (a job taken over by another worker must not be settled by this one).
+    pub fn extend_leases(
+        &mut self,
+        jobs: &[ClaimedJob],
+        clock: impl Into<Clock>,
+        lease_ms: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![PREFIX.into(), clock.into().into(), lease_ms.into()];
+        for job in jobs {
+            args.push(job.booking_id.as_str().into());
+            args.push(job.claim.as_str().into());
+        }
+        let reply = self.eval(scripts::EXTEND, &[keys::ACTIVE], args)?;
+        Ok(reply.iter().map(|v| v.as_i64() == Some(1)).collect())
+    }
+
+    /// Stop claims for `for_ms` (the account or its credit window cannot take calls);
+    /// a later, longer hold is never shortened by a shorter one.
+    pub fn hold(&mut self, reason: &str, for_ms: i64) -> Result<(), StoreError> {
+        let current = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
+        if current.first().and_then(RedisValue::as_i64).unwrap_or(-2) >= for_ms {
+            return Ok(());
+        }
+        self.redis
+            .execute(
+                "SET",
+                &[keys::HOLD.into(), reason.into(), "PX".into(), for_ms.max(1).into()],
+            )
+            .map(drop)
+    }
+
+    /// Lift a hold (a call went through).
+    pub fn release_hold(&mut self) -> Result<(), StoreError> {
+        self.redis.execute("DEL", &[keys::HOLD.into()]).map(drop)
+    }
+
+    /// The current hold, if any: why, and for how many more ms.
+    pub fn current_hold(&mut self) -> Result<Option<(String, i64)>, StoreError> {
+        let reason = self.redis.execute("GET", &[keys::HOLD.into()])?;
+        let Some(reason) = reason.first().and_then(RedisValue::as_text) else {
+            return Ok(None);
+        };
+        let ttl = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
+        Ok(Some((reason, ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0))))
     }
 
     /// Counts by state and the counters.
-    pub fn stats(&mut self, now_ms: i64) -> Result<QueueStats, StoreError> {
+    pub fn stats(&mut self, clock: impl Into<Clock>) -> Result<QueueStats, StoreError> {
+        let clock: Clock = clock.into();
         let keys = [
             keys::DUE,
             keys::ACTIVE,
@@ -324,9 +441,10 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             keys::COMPLETED,
             keys::FAILED,
             keys::PAUSED,
+            keys::HOLD,
         ];
-        let reply = self.eval(scripts::STATS, &keys, vec![now_ms.into()])?;
-        Ok(QueueStats::from_reply(&reply, now_ms))
+        let reply = self.eval(scripts::STATS, &keys, vec![clock.into()])?;
+        Ok(QueueStats::from_reply(&reply))
     }
 
     /// One job's fields (for the admin detail view and tests).

@@ -86,33 +86,43 @@ impl RetrySchedule {
     }
 }
 
+/// How long jobs wait while the Beds24 account cannot be used (token rejected, scopes
+/// missing, no token) before one batch tries again. No try is used meanwhile.
+pub const ACCOUNT_RECHECK: Duration = Duration::from_secs(30);
+
 /// Why a try failed, as the worker classifies it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
     /// Might work later (5xx, timeout, Postgres down, …): uses up a try.
     Transient(String),
-    /// Beds24 said "not now" (429, credits spent): wait, without using up a try.
-    RateLimited { retry_at_ms: i64, reason: String },
-    /// Retrying cannot help (booking gone, token invalid, malformed data).
+    /// Beds24 said "not now" (429, credits spent): wait `retry_after_ms`, the time left in
+    /// the shared credit window, without using up a try.
+    RateLimited { retry_after_ms: i64, reason: String },
+    /// The account cannot be used (token rejected, scopes missing, no token configured):
+    /// hold the job without using up a try until a working token is in place.
+    AccountBlocked(String),
+    /// Retrying cannot help (booking gone, malformed data, a row Postgres refuses).
     Permanent(String),
 }
 
 impl Failure {
     pub fn message(&self) -> &str {
         match self {
-            Failure::Transient(m) | Failure::Permanent(m) => m,
+            Failure::Transient(m) | Failure::Permanent(m) | Failure::AccountBlocked(m) => m,
             Failure::RateLimited { reason, .. } => reason,
         }
     }
 }
 
-/// What the queue does with a failed job.
+/// What the queue does with a failed job. Delays are relative: the queue script adds
+/// them to Redis's clock, the one clock every worker shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Try again at `due_ms`, counting the failed try.
-    Retry { due_ms: i64 },
-    /// Try again at `due_ms` without counting it.
-    Delay { due_ms: i64 },
+    /// Try again after `delay_ms`, counting the failed try.
+    Retry { delay_ms: i64 },
+    /// Try again after `delay_ms` without counting it (rounded up to a whole second
+    /// so that jobs held for the same reason come due together, as one batch).
+    Delay { delay_ms: i64 },
     /// Out of tries: dead-letter queue, until replayed or purged.
     Dead,
     /// Finished for good with an error; recorded in the failed history.
@@ -129,30 +139,27 @@ impl Decision {
         }
     }
 
-    pub fn due_ms(self) -> i64 {
+    pub fn delay_ms(self) -> i64 {
         match self {
-            Decision::Retry { due_ms } | Decision::Delay { due_ms } => due_ms,
+            Decision::Retry { delay_ms } | Decision::Delay { delay_ms } => delay_ms,
             _ => 0,
         }
     }
 }
 
 /// Decide the fate of a job that failed after `failed_before` earlier failed tries.
-pub fn decide(
-    schedule: &RetrySchedule,
-    failed_before: u32,
-    failure: &Failure,
-    now_ms: i64,
-    unit: f64,
-) -> Decision {
+pub fn decide(schedule: &RetrySchedule, failed_before: u32, failure: &Failure, unit: f64) -> Decision {
     match failure {
         Failure::Permanent(_) => Decision::Final,
-        Failure::RateLimited { retry_at_ms, .. } => Decision::Delay {
-            due_ms: (*retry_at_ms).max(now_ms),
+        Failure::RateLimited { retry_after_ms, .. } => Decision::Delay {
+            delay_ms: (*retry_after_ms).max(0),
+        },
+        Failure::AccountBlocked(_) => Decision::Delay {
+            delay_ms: ACCOUNT_RECHECK.as_millis() as i64,
         },
         Failure::Transient(_) => match schedule.delay(failed_before + 1, unit) {
             Some(delay) => Decision::Retry {
-                due_ms: now_ms + delay.as_millis() as i64,
+                delay_ms: delay.as_millis() as i64,
             },
             None => Decision::Dead,
         },
@@ -210,25 +217,39 @@ mod tests {
         let s = RetrySchedule::default();
         let transient = Failure::Transient("503".into());
         assert_eq!(
-            decide(&s, 0, &transient, 1_000, 0.5),
-            Decision::Retry { due_ms: 6_000 }
+            decide(&s, 0, &transient, 0.5),
+            Decision::Retry { delay_ms: 5_000 }
         );
         assert_eq!(
-            decide(&s, 2, &transient, 1_000, 0.5),
-            Decision::Retry { due_ms: 126_000 }
+            decide(&s, 2, &transient, 0.5),
+            Decision::Retry { delay_ms: 125_000 }
         );
-        assert_eq!(decide(&s, 3, &transient, 1_000, 0.5), Decision::Dead);
+        assert_eq!(decide(&s, 3, &transient, 0.5), Decision::Dead);
         let limited = Failure::RateLimited {
-            retry_at_ms: 50_000,
+            retry_after_ms: 49_000,
             reason: "429".into(),
         };
         assert_eq!(
-            decide(&s, 3, &limited, 1_000, 0.5),
-            Decision::Delay { due_ms: 50_000 }
+            decide(&s, 3, &limited, 0.5),
+            Decision::Delay { delay_ms: 49_000 }
         );
         assert_eq!(
-            decide(&s, 0, &Failure::Permanent("gone".into()), 1_000, 0.5),
+            decide(&s, 0, &Failure::Permanent("gone".into()), 0.5),
             Decision::Final
         );
+    }
+
+    #[test]
+    fn an_unusable_account_holds_jobs_without_using_a_try_even_on_the_last_one() {
+        let s = RetrySchedule::default();
+        let blocked = Failure::AccountBlocked("token rejected".into());
+        for failed_before in 0..=s.max_tries() {
+            assert_eq!(
+                decide(&s, failed_before, &blocked, 0.5),
+                Decision::Delay {
+                    delay_ms: ACCOUNT_RECHECK.as_millis() as i64
+                }
+            );
+        }
     }
 }

@@ -18,16 +18,34 @@ pub struct QueueStats {
     pub paused: bool,
     /// Age in ms of the job that has waited longest (0 when none waits).
     pub oldest_waiting_ms: i64,
+    /// Why claims are held (Beds24 account unusable, credit window spent), while they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     /// Counters since the queue was created (received:<ACTION>, processed, failed, …).
     pub totals: BTreeMap<String, i64>,
 }
 
+/// A hold on claims: why, and for how much longer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Held {
+    pub reason: String,
+    pub remaining_ms: i64,
+}
+
 impl QueueStats {
-    pub(super) fn from_reply(reply: &[RedisValue], now_ms: i64) -> Self {
+    pub(super) fn from_reply(reply: &[RedisValue]) -> Self {
         let int = |i: usize| reply.get(i).and_then(RedisValue::as_i64).unwrap_or(0);
-        let oldest_due = int(7);
+        let held = reply
+            .get(9)
+            .and_then(RedisValue::as_text)
+            .filter(|reason| !reason.is_empty())
+            .map(|reason| Held {
+                reason,
+                remaining_ms: int(8).max(0),
+            });
         let totals = reply
-            .get(8..)
+            .get(10..)
             .unwrap_or_default()
             .chunks(2)
             .filter_map(|pair| Some((pair.first()?.as_text()?, pair.get(1)?.as_i64()?)))
@@ -40,11 +58,8 @@ impl QueueStats {
             failed: int(4),
             dead: int(5),
             paused: int(6) == 1,
-            oldest_waiting_ms: if oldest_due >= 0 {
-                (now_ms - oldest_due).max(0)
-            } else {
-                0
-            },
+            oldest_waiting_ms: int(7).max(0),
+            held,
             totals,
         }
     }

@@ -7,9 +7,10 @@ pub fn id(s: &str) -> BookingId {
     BookingId::parse(s).unwrap()
 }
 
+/// Claim with the clock pinned at `now_ms` (the queue's timers walk forward without sleeping).
 pub fn claim_opts(now_ms: i64) -> ClaimOptions {
     ClaimOptions {
-        now_ms,
+        clock: now_ms.into(),
         lease_ms: 30_000,
         batch: 10,
         max_tries: 4,

@@ -12,9 +12,10 @@ use crate::conn::ConnHandle;
 use crate::state::App;
 use crate::types::Endpoint;
 
-/// Scopes reported for every valid token; a missing scope is simulated with
-/// `Fault::Forbidden` instead, which is what a client actually sees.
-const SCOPES: [&str; 4] = [
+/// Scopes reported for every valid token unless a test sets others (`set_scopes`).
+/// Without the personal or financial scope the real API leaves those fields out
+/// rather than failing; tests that need that answer use `Fault::Forbidden`.
+pub(crate) const DEFAULT_SCOPES: [&str; 4] = [
     "read:bookings",
     "read:bookings-personal",
     "read:bookings-financial",
@@ -30,8 +31,9 @@ pub(crate) async fn token(
     let req = Req::new(Endpoint::Token, headers, raw, conn);
     let refresh = req.header("refreshToken").to_string();
     common::run(&app, req, Vec::new(), move |st, _| {
+        // Beds24 answers a missing or bad refresh token with 400.
         if refresh.is_empty() || refresh != st.refresh_token {
-            return Outcome::error(401, "Refresh token not valid");
+            return Outcome::error(400, "Refresh token not valid");
         }
         let token = st.issue_token(Instant::now());
         Outcome::ok(
@@ -62,7 +64,7 @@ pub(crate) async fn details(
             "validToken": true,
             "token": {
                 "expiresIn": expires_in,
-                "scopes": SCOPES,
+                "scopes": st.scopes.clone(),
                 "longLife": token == st.long_life_token,
             },
         });

@@ -1,6 +1,6 @@
 //! HTTP endpoints of the mock and the router that mounts them under `/v2`.
 
-mod auth;
+pub(crate) mod auth;
 mod bookings;
 mod common;
 mod messages;
