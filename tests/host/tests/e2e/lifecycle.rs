@@ -71,34 +71,14 @@ fn permanent_errors_end_at_once_and_deleted_bookings_mark_the_row() {
     });
     // Never seen before and not in Beds24: no row is invented.
     assert_eq!(env.webhook(r#"{"bookingId":778}"#, None).0, 202);
-    // Token lacking a scope: final at once, naming it.
-    env.mock.booking_from_fixture(779u64, |_| {});
-    env.mock.set_fault(
-        Some(779),
-        Fault::Forbidden("bookings-personal".into()),
-        Times::Always,
-    );
-    assert_eq!(env.webhook(r#"{"bookingId":779}"#, None).0, 202);
+    // (A 403, a token lacking a scope, holds the queue instead: see beds24_api.rs.)
     let stats = env.wait_idle(Duration::from_secs(20));
     assert_eq!(
         (stats["dead"].clone(), stats["failed"].clone()),
-        (json!(0), json!(3)),
+        (json!(0), json!(2)),
         "{stats}"
     );
     assert!(env.booking("778").is_none());
-    assert_eq!(
-        env.mock.fetches_of(Endpoint::Bookings, 779u64),
-        1,
-        "no retry of a 403"
-    );
-    let failed: Vec<String> =
-        redis::Commands::lrange(&mut env.redis(), "b24:history:failed", 0, -1).unwrap();
-    assert!(
-        failed
-            .iter()
-            .any(|r| r.contains("779") && r.contains("bookings-personal")),
-        "{failed:?}"
-    );
 }
 
 #[test]
@@ -126,7 +106,7 @@ fn a_burst_of_webhooks_for_one_booking_costs_at_most_two_fetches() {
 #[test]
 fn a_job_whose_worker_died_completes_after_its_lease() {
     let config = AppConfig {
-        lease_seconds: "2".into(),
+        lease_seconds: "8".into(),
         ..AppConfig::default()
     };
     let mut env = Env::start_with("lease", config.clone());

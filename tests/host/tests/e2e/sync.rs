@@ -213,7 +213,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
         ..AppConfig::default()
     };
     let env = Env::start_with("isolate", config);
-    for id in (3000..3006).chain(3100..3105) {
+    for id in (3000..3006).chain(3100..3105).chain(3200..3216) {
         env.mock.booking_from_fixture(id, |_| {});
     }
     // Beds24 answers 500 to any request naming 3000, the first of the batch.
@@ -230,10 +230,23 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
     }
     assert!(env.booking("3000").is_none());
     assert_eq!(job_state(&env, 3000), ("delayed".into(), "1".into()));
-    // The batch, 3000 alone, 3005 alone, then 3001-3004 together.
+    // Bisected: the batch, its halves (3000-3002 fails, 3003-3005 syncs), then the
+    // failing half's halves (3000 alone fails, 3001-3002 syncs).
     let batches = env.mock.requested_ids(Endpoint::Bookings);
-    assert_eq!(batches.len(), 4, "{batches:?}");
-    assert_eq!(batches[3].len(), 4, "{batches:?}");
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![6, 3, 3, 1, 2], "{batches:?}");
+
+    // Wherever the culprit sits, isolating it costs about 2·log₂ n requests, not 2n.
+    env.mock.reset_counters();
+    env.mock
+        .set_fault(Some(3209), Fault::Status(500), Times::Always);
+    env.enqueue_as_one_batch(3200..3216);
+    crate::harness::wait_for("the fifteen good bookings", WAIT, || {
+        (env.stats()["totals"]["processed"] == json!(20)).then_some(())
+    });
+    assert!(env.booking("3209").is_none());
+    let calls = env.mock.calls(Endpoint::Bookings);
+    assert!(calls <= 1 + 2 * 4, "{calls} requests for a batch of 16");
 
     // A general outage is not taken apart one booking at a time: the batch and two
     // probes, then every job waits for its retry.
@@ -241,7 +254,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
     env.mock.set_fault(None, Fault::Status(503), Times::Always);
     env.enqueue_as_one_batch(3100..3105);
     crate::harness::wait_for("the outage batch to be delayed", WAIT, || {
-        (env.stats()["delayed"] == json!(6)).then_some(())
+        (env.stats()["delayed"] == json!(7)).then_some(())
     });
     assert_eq!(env.mock.calls(Endpoint::Bookings), 3);
     for id in 3100..3105u64 {
