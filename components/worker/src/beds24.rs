@@ -20,7 +20,8 @@ pub const AUTH_FAILED_KEY: &str = "b24:beds24:auth-failed";
 const SCOPES_OK_KEY: &str = "b24:beds24:scopes-ok";
 const SCOPES_OK_TTL_S: i64 = 3600;
 /// Compare-and-delete: only the refresh that took the lock may release it.
-const RELEASE_LOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+const RELEASE_LOCK: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 /// Refresh this long before Beds24's expiry, so no call races the deadline.
 const TOKEN_EARLY_S: i64 = 300;
 /// Safety stop for paging loops.

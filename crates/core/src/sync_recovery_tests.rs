@@ -100,7 +100,12 @@ fn a_general_outage_costs_three_requests_and_fails_everyone_once() {
 fn every_job_is_settled_exactly_once_with_several_bad_bookings() {
     let mut worker = Scripted::new(&[3, 4, 40], false);
     run(&mut worker, &jobs(50));
-    let mut all: Vec<String> = worker.synced.iter().chain(&worker.failed).cloned().collect();
+    let mut all: Vec<String> = worker
+        .synced
+        .iter()
+        .chain(&worker.failed)
+        .cloned()
+        .collect();
     all.sort();
     all.dedup();
     assert_eq!(all.len(), 50);

@@ -38,7 +38,10 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
         reason: "credits spent".into(),
     };
     let decision = decide(&RetrySchedule::default(), 0, &limited, 0.5);
-    let records: Vec<_> = jobs.iter().map(|j| record(j.booking_id.as_str(), "delay")).collect();
+    let records: Vec<_> = jobs
+        .iter()
+        .map(|j| record(j.booking_id.as_str(), "delay"))
+        .collect();
     let batch: Vec<_> = jobs
         .iter()
         .zip(&records)
@@ -56,13 +59,20 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
     assert_eq!(due_times.len(), 1, "one shared due time: {due_times:?}");
     assert_eq!(due_times[0] % 1000, 0);
     let now = redis_now(&mut redis);
-    assert!((1_200..=2_300).contains(&(due_times[0] - now)), "{due_times:?} vs {now}");
+    assert!(
+        (1_200..=2_300).contains(&(due_times[0] - now)),
+        "{due_times:?} vs {now}"
+    );
     let mut q = Queue::new(&mut redis);
     assert!(q.claim(&options).unwrap().is_empty(), "not due yet");
     std::thread::sleep(std::time::Duration::from_millis(
         (due_times[0] - now + 50) as u64,
     ));
-    assert_eq!(q.claim(&options).unwrap().len(), 5, "due together: one batch");
+    assert_eq!(
+        q.claim(&options).unwrap().len(),
+        5,
+        "due together: one batch"
+    );
 }
 
 #[test]
@@ -88,7 +98,10 @@ fn holds_stop_claims_and_leases_renew_and_a_lost_lease_keeps_its_rerun() {
             .unwrap(),
         vec![true]
     );
-    assert!(q.claim(&claim_opts(33_000)).unwrap().is_empty(), "still leased");
+    assert!(
+        q.claim(&claim_opts(33_000)).unwrap().is_empty(),
+        "still leased"
+    );
     // A webhook arrives during the try; then the worker dies and the lease runs out:
     // the job starts afresh instead of being charged (or dead-lettered) for the lost try.
     assert_eq!(

@@ -20,7 +20,11 @@ pub fn missing(details: &Value) -> Option<Vec<&'static str>> {
         .as_array()?
         .iter()
         .filter_map(Value::as_str)
-        .map(|scope| scope.split_once(':').map_or(scope, |(_, resource)| resource))
+        .map(|scope| {
+            scope
+                .split_once(':')
+                .map_or(scope, |(_, resource)| resource)
+        })
         .collect();
     Some(
         REQUIRED

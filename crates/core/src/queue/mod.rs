@@ -410,7 +410,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         self.redis
             .execute(
                 "SET",
-                &[keys::HOLD.into(), reason.into(), "PX".into(), for_ms.max(1).into()],
+                &[
+                    keys::HOLD.into(),
+                    reason.into(),
+                    "PX".into(),
+                    for_ms.max(1).into(),
+                ],
             )
             .map(drop)
     }
@@ -427,7 +432,10 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             return Ok(None);
         };
         let ttl = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
-        Ok(Some((reason, ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0))))
+        Ok(Some((
+            reason,
+            ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0),
+        )))
     }
 
     /// Counts by state and the counters.

@@ -148,7 +148,12 @@ impl Decision {
 }
 
 /// Decide the fate of a job that failed after `failed_before` earlier failed tries.
-pub fn decide(schedule: &RetrySchedule, failed_before: u32, failure: &Failure, unit: f64) -> Decision {
+pub fn decide(
+    schedule: &RetrySchedule,
+    failed_before: u32,
+    failure: &Failure,
+    unit: f64,
+) -> Decision {
     match failure {
         Failure::Permanent(_) => Decision::Final,
         Failure::RateLimited { retry_after_ms, .. } => Decision::Delay {

@@ -101,7 +101,10 @@ fn a_rejected_token_holds_jobs_without_tries_until_a_working_token_is_in_place()
             .contains("rejects"),
         "{ready}"
     );
-    let metrics = env.get_raw("/metrics", Some(crate::harness::ADMIN_TOKEN)).text().unwrap();
+    let metrics = env
+        .get_raw("/metrics", Some(crate::harness::ADMIN_TOKEN))
+        .text()
+        .unwrap();
     assert!(metrics.contains("beds24_sync_queue_held 1"), "{metrics}");
     // One call per recheck while held, not one per job or per wake-up.
     let calls = env.mock.calls(Endpoint::Bookings);
@@ -130,7 +133,10 @@ fn a_token_without_the_personal_or_financial_scope_holds_the_queue() {
         let (status, ready) = env.admin_get("/api/health/ready");
         (status == 503).then_some((status, ready))
     });
-    let reason = ready["checks"]["beds24Token"]["error"].as_str().unwrap().to_owned();
+    let reason = ready["checks"]["beds24Token"]["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
         reason.contains("bookings-personal") && reason.contains("bookings-financial"),
         "{status} {ready}"
@@ -166,7 +172,10 @@ fn a_spent_budget_holds_work_until_the_reset_and_never_writes_webhook_data() {
     body["booking"]["status"] = json!("request");
     assert_eq!(env.webhook(body.to_string(), None).0, 202);
     std::thread::sleep(Duration::from_millis(500));
-    assert!(env.booking("301").is_none(), "nothing written from the webhook body");
+    assert!(
+        env.booking("301").is_none(),
+        "nothing written from the webhook body"
+    );
     let row = env.wait_booking("301", WAIT, |_| true);
     assert_eq!(
         (row["BDStatus"].clone(), row["status"].clone()),
@@ -174,7 +183,13 @@ fn a_spent_budget_holds_work_until_the_reset_and_never_writes_webhook_data() {
         "{row}"
     );
     assert!(!row.to_string().contains("Mallory"), "{row}");
-    assert!(row["modifiedDate"].as_str().unwrap().starts_with("2026-02-16"), "{row}");
+    assert!(
+        row["modifiedDate"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-02-16"),
+        "{row}"
+    );
     // A made-up booking id is never invented into a row either.
     let mut fake = env.mock.webhook_v2_body(300u64).unwrap();
     fake["booking"]["id"] = json!(399);
@@ -182,10 +197,7 @@ fn a_spent_budget_holds_work_until_the_reset_and_never_writes_webhook_data() {
     let stats = env.wait_idle(WAIT);
     assert!(env.booking("399").is_none());
     assert_eq!(
-        (
-            stats["dead"].clone(),
-            stats["totals"]["retried"].clone()
-        ),
+        (stats["dead"].clone(), stats["totals"]["retried"].clone()),
         (json!(0), serde_json::Value::Null),
         "{stats}"
     );
@@ -233,7 +245,11 @@ fn after_a_rate_limit_the_backlog_goes_out_in_full_batches() {
         largest >= 10,
         "after the reset the waiting jobs go out together: {batches:?}"
     );
-    assert!(batches.len() <= 8, "{} bookings calls: {batches:?}", batches.len());
+    assert!(
+        batches.len() <= 8,
+        "{} bookings calls: {batches:?}",
+        batches.len()
+    );
 }
 
 #[test]

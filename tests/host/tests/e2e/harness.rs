@@ -120,6 +120,24 @@ pub struct App {
     child: Child,
     pub logs: Arc<Mutex<Vec<String>>>,
     _runtime_config: tempfile::NamedTempFile,
+    _app_dir: Option<tempfile::TempDir>,
+}
+
+/// `E2E_SPIN=/path/to/spin`: run the suite under a real Spin CLI instead of the test
+/// host (CI has no Spin; this is how a release is checked on Spin 4.0.x and 3.6.x).
+fn real_spin() -> Option<PathBuf> {
+    std::env::var_os("E2E_SPIN").map(PathBuf::from)
+}
+
+/// A directory Spin can load the app from: the manifest, with `target/wasm32-wasip2/release`
+/// pointing at the built components (which may live in a target dir outside the checkout).
+fn spin_app_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(repo_root().join("spin.toml"), dir.path().join("spin.toml")).unwrap();
+    let target = dir.path().join("target/wasm32-wasip2");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(wasm_dir(), target.join("release")).unwrap();
+    dir
 }
 
 impl App {
@@ -132,17 +150,47 @@ impl App {
             redis.url()
         )
         .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_spin-test-host"));
+        let spin = real_spin();
+        let app_dir = spin.as_ref().map(|_| spin_app_dir());
+        let mut command = match (&spin, &app_dir) {
+            (Some(spin), Some(dir)) => {
+                let mut command = Command::new(spin);
+                command
+                    .arg("up")
+                    .arg("--from")
+                    .arg(dir.path().join("spin.toml"))
+                    .arg("--runtime-config-file")
+                    .arg(runtime_config.path())
+                    .args(["--log-dir", ""])
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{}", beds24_testkit::free_port()));
+                command
+            }
+            _ => {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_spin-test-host"));
+                command
+                    .arg("--manifest")
+                    .arg(repo_root().join("spin.toml"))
+                    .arg("--runtime-config")
+                    .arg(runtime_config.path())
+                    .arg("--wasm-dir")
+                    .arg(wasm_dir())
+                    .args(["--listen", "127.0.0.1:0"]);
+                command
+            }
+        };
+        let http_served = config.components.is_empty()
+            || config
+                .components
+                .iter()
+                .any(|c| matches!(*c, "webhook" | "admin"));
         command
-            .arg("--manifest")
-            .arg(repo_root().join("spin.toml"))
-            .arg("--runtime-config")
-            .arg(runtime_config.path())
-            .arg("--wasm-dir")
-            .arg(wasm_dir())
-            .args(["--listen", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()),
+            )
             .env(
                 "SPIN_VARIABLE_DATABASE_URL",
                 format!("{}?sslmode=disable", db.url_via(config.pg_port)),
@@ -192,6 +240,7 @@ impl App {
         let logs = Arc::new(Mutex::new(Vec::new()));
         // Keep draining both pipes for the whole run: a closed pipe breaks later writes.
         let (tx, rx) = std::sync::mpsc::channel();
+        let worker_only_ready = tx.clone();
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         for (stream, tx) in [
@@ -201,10 +250,12 @@ impl App {
             let logs = Arc::clone(&logs);
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let (Some(tx), Some(url)) =
-                        (&tx, line.strip_prefix("spin-test-host: listening on "))
-                    {
-                        let _ = tx.send(url.trim().to_owned());
+                    // The test host's ready line, or Spin's "Serving http://…".
+                    let ready = line
+                        .strip_prefix("spin-test-host: listening on ")
+                        .or_else(|| line.trim().strip_prefix("Serving "));
+                    if let (Some(tx), Some(url)) = (&tx, ready) {
+                        let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
                     }
                     if std::env::var_os("E2E_ECHO").is_some() {
                         eprintln!("{line}");
@@ -212,6 +263,11 @@ impl App {
                     logs.lock().unwrap().push(line);
                 }
             });
+        }
+        if spin.is_some() && !http_served {
+            // A worker-only Spin prints no ready line: give its subscription a moment.
+            std::thread::sleep(Duration::from_secs(2));
+            let _ = worker_only_ready.send(String::new());
         }
         let base = rx
             .recv_timeout(Duration::from_secs(120))
@@ -226,6 +282,7 @@ impl App {
             child,
             logs,
             _runtime_config: runtime_config,
+            _app_dir: app_dir,
         }
     }
 
