@@ -72,7 +72,7 @@ impl BatchAttempt for Run<'_> {
     }
 
     fn fail(&mut self, jobs: &[ClaimedJob], failure: ApiFailure) {
-        let failure = self.to_failure(failure);
+        let failure = self.queue_failure(failure);
         hold_for(self.redis, &failure);
         settle_failures(self.settings, self.redis, jobs, &failure, now_ms());
     }
@@ -95,7 +95,7 @@ impl Run<'_> {
     }
 
     /// The queue failure for a failed request; rate limits wait for the shared window.
-    fn to_failure(&mut self, failure: ApiFailure) -> Failure {
+    fn queue_failure(&mut self, failure: ApiFailure) -> Failure {
         let window = Client::new(self.settings, self.redis)
             .credits_wait_until()
             .map(|until| until - now_ms());
