@@ -84,7 +84,7 @@ fn postgres_limit(n: u64) -> Result<f64> {
             let booking = mock_beds24::fixtures::generated_booking(id, today);
             let ctx = MappingContext {
                 property_names: &names,
-                messages: Vec::new(),
+                messages: Some(Vec::new()),
                 now: chrono::Utc::now(),
                 state: SyncState::Synced,
             };
