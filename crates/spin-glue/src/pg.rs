@@ -1,15 +1,41 @@
 //! `SqlExec` on Spin's outbound Postgres (`spin:postgres/postgres@4.0.0`).
 
 use beds24_sync_core::store::{SqlExec, SqlParam, SqlValue, StoreError};
-use spin_sdk::pg4::{Connection, DbValue, ParameterValue};
+use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError};
 
 pub struct SpinPg(Connection);
 
 impl SpinPg {
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        Connection::open(url)
-            .map(SpinPg)
-            .map_err(|e| StoreError::new(format!("postgres unreachable: {e}")))
+        Connection::open(url).map(SpinPg).map_err(store_error)
+    }
+}
+
+/// Spin's error by kind. A database error keeps only its SQLSTATE and the names of
+/// the table, column and constraint: its message, detail and `as-text` can quote
+/// the row's values (guest data), and this error ends up in logs and job history.
+fn store_error(e: PgError) -> StoreError {
+    match e {
+        PgError::ConnectionFailed(message) => StoreError::Unreachable(message),
+        PgError::QueryFailed(QueryError::DbError(db)) => {
+            let extra = |name: &str| {
+                db.extras
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.clone())
+            };
+            StoreError::Rejected {
+                sqlstate: db.code.clone(),
+                constraint: extra("constraint"),
+                column: extra("column"),
+                table: extra("table"),
+            }
+        }
+        PgError::QueryFailed(QueryError::Text(text)) => StoreError::Protocol(text),
+        PgError::BadParameter(text) | PgError::ValueConversionFailed(text) => {
+            StoreError::Protocol(format!("parameter: {text}"))
+        }
+        PgError::Other(text) => StoreError::Other(text),
     }
 }
 
@@ -38,17 +64,12 @@ fn value(v: DbValue) -> SqlValue {
 impl SqlExec for SpinPg {
     fn execute(&mut self, sql: &str, params: &[SqlParam]) -> Result<u64, StoreError> {
         let params: Vec<_> = params.iter().map(param).collect();
-        self.0
-            .execute(sql, &params)
-            .map_err(|e| StoreError::new(format!("postgres: {e}")))
+        self.0.execute(sql, &params).map_err(store_error)
     }
 
     fn query(&mut self, sql: &str, params: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         let params: Vec<_> = params.iter().map(param).collect();
-        let set = self
-            .0
-            .query(sql, &params)
-            .map_err(|e| StoreError::new(format!("postgres: {e}")))?;
+        let set = self.0.query(sql, &params).map_err(store_error)?;
         Ok(set
             .rows
             .into_iter()
