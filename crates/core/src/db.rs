@@ -1,9 +1,18 @@
 //! Postgres: embedded migrations (tracked, under an advisory lock) and the batched, guarded upsert.
+//!
+//! Every `query` here returns exactly one row, whatever the data: Spin 4.0.0–4.0.2
+//! never return from a `query` whose result has zero rows (spinframework/spin#3671),
+//! and one such call ends all work of a worker process. Aggregates and scalar
+//! subqueries always yield a row; statements with nothing to return use `execute`.
 
 use serde_json::Value;
 
 use crate::mapping::BookingRow;
 use crate::store::{SqlExec, SqlParam, StoreError};
+
+#[path = "db_isolate.rs"]
+mod isolate;
+pub use isolate::{upsert_isolating, UpsertReport};
 
 /// Migrations, in order, embedded so hosts without psql can apply them.
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
@@ -45,21 +54,20 @@ pub fn migrate(db: &mut impl SqlExec) -> Result<i32, StoreError> {
     Ok(latest_version())
 }
 
-/// Version applied in this database (0 when none).
+/// SQLSTATE undefined_table: no migration ever ran in this database.
+const UNDEFINED_TABLE: &str = "42P01";
+
+/// Version applied in this database (0 when none). One query, cheap enough to run
+/// once per Postgres session: a new or restored database is then migrated at once.
 pub fn applied_version(db: &mut impl SqlExec) -> Result<i32, StoreError> {
-    let exists = db.query("SELECT to_regclass('\"_beds24_migrations\"')::text", &[])?;
-    if exists
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.as_text())
-        .is_none()
-    {
-        return Ok(0);
-    }
-    let rows = db.query(
+    let rows = match db.query(
         "SELECT COALESCE(max(version), 0)::bigint FROM \"_beds24_migrations\"",
         &[],
-    )?;
+    ) {
+        Ok(rows) => rows,
+        Err(e) if e.sqlstate() == Some(UNDEFINED_TABLE) => return Ok(0),
+        Err(e) => return Err(e),
+    };
     Ok(rows
         .first()
         .and_then(|r| r.first())
@@ -97,9 +105,10 @@ const COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// The batched upsert: all rows travel as one JSONB array (one statement, one round
-/// trip, exact NUMERIC parsing by Postgres). Guarded by `modifiedDate`: an older
-/// snapshot never overwrites a newer row, and webhook-sourced data only replaces
-/// strictly older rows. Returns one row per written booking.
+/// trip, exact NUMERIC parsing by Postgres). Guarded by `modifiedDate`: a snapshot as
+/// new as the stored row or newer overwrites it, an older one never does, and one
+/// without a `modifiedDate` only replaces a row that has none either. Always returns
+/// one row: the JSON array of the bookingIds written.
 pub fn upsert_sql() -> String {
     let names = COLUMNS
         .iter()
@@ -111,36 +120,92 @@ pub fn upsert_sql() -> String {
         .map(|(n, t)| format!("\"{n}\" {t}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // A missing property name (cache cold, webhook data) keeps the stored one.
+    // A new row needs messages (NOT NULL); an update without them (the messages
+    // call failed) keeps the stored ones, which EXCLUDED cannot tell apart from an
+    // empty list, so the update reads the incoming value from the input again.
+    let inserted = COLUMNS
+        .iter()
+        .map(|(n, _)| match *n {
+            "messages" => format!("COALESCE(\"{n}\", '[]'::jsonb)"),
+            _ => format!("\"{n}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A missing property name (cache cold) keeps the stored one.
     let updates = COLUMNS[1..]
         .iter()
         .map(|(n, _)| match *n {
             "propertyName" => format!("\"{n}\" = COALESCE(EXCLUDED.\"{n}\", \"Booking\".\"{n}\")"),
+            "messages" => format!(
+                "\"{n}\" = COALESCE((SELECT i.\"{n}\" FROM input i WHERE i.\"bookingId\" = EXCLUDED.\"bookingId\"), \"Booking\".\"{n}\")"
+            ),
             _ => format!("\"{n}\" = EXCLUDED.\"{n}\""),
         })
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "INSERT INTO \"Booking\" ({names}) SELECT {names} FROM jsonb_to_recordset($1::jsonb) AS r({typed}) \
+        "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({typed})), \
+         written AS (INSERT INTO \"Booking\" ({names}) SELECT {inserted} FROM input \
          ON CONFLICT (\"bookingId\") DO UPDATE SET {updates} \
-         WHERE \"Booking\".\"modifiedDate\" IS NULL OR EXCLUDED.\"modifiedDate\" IS NULL \
-            OR EXCLUDED.\"modifiedDate\" > \"Booking\".\"modifiedDate\" \
-            OR (EXCLUDED.\"modifiedDate\" = \"Booking\".\"modifiedDate\" AND EXCLUDED.\"BDStatus\" <> 'webhook') \
-         RETURNING \"bookingId\""
+         WHERE \"Booking\".\"modifiedDate\" IS NULL \
+            OR EXCLUDED.\"modifiedDate\" >= \"Booking\".\"modifiedDate\" \
+         RETURNING \"bookingId\") \
+         SELECT COALESCE(json_agg(\"bookingId\"), '[]')::text FROM written"
     )
 }
 
-/// Upsert a batch of rows; returns the bookingIds actually written (stale ones are not).
+/// Upsert a batch of rows; returns the bookingIds actually written (stale ones are
+/// not). The whole batch is one statement: one row Postgres refuses fails it all
+/// (see `upsert_isolating`).
 pub fn upsert_rows(db: &mut impl SqlExec, rows: &[BookingRow]) -> Result<Vec<String>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_value(rows).map_err(|e| StoreError::new(e.to_string()))?;
-    let written = db.query(&upsert_sql(), &[SqlParam::Json(json)])?;
-    Ok(written
-        .into_iter()
-        .filter_map(|r| r.first().and_then(|v| v.as_text()).map(str::to_owned))
-        .collect())
+    let mut json = serde_json::to_value(latest_per_booking(rows))
+        .map_err(|e| StoreError::new(format!("serialising rows: {e}")))?;
+    strip_nul(&mut json);
+    let result = db.query(&upsert_sql(), &[SqlParam::Json(json)])?;
+    let text = result
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.as_text())
+        .ok_or_else(|| StoreError::Protocol("upsert returned no id list".into()))?;
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Protocol(format!("upsert id list unreadable: {e}")))
+}
+
+/// One row per booking (the newest snapshot; the later one on a tie): one statement
+/// cannot update the same row twice, and such a refusal would fail every retry.
+fn latest_per_booking(rows: &[BookingRow]) -> Vec<&BookingRow> {
+    let mut kept: Vec<&BookingRow> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match kept.iter_mut().find(|k| k.booking_id == row.booking_id) {
+            Some(k) if row.modified_date >= k.modified_date => *k = row,
+            Some(_) => {}
+            None => kept.push(row),
+        }
+    }
+    kept
+}
+
+/// Remove every NUL character from the strings (and keys) of `value`: Postgres
+/// refuses `\u0000` in `text` and `jsonb` alike, and one such character anywhere in
+/// a booking would otherwise fail its row for good.
+pub fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', ""), v))
+                    .collect();
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
 }
 
 /// Mark rows whose booking Beds24 no longer returns. No row is invented.
@@ -153,28 +218,10 @@ pub fn mark_missing(db: &mut impl SqlExec, ids: &[String]) -> Result<u64, StoreE
     db.execute(sql, &[SqlParam::Json(Value::from(ids.to_vec()))])
 }
 
-/// Current `modifiedDate` (RFC 3339) of rows, for deciding whether webhook data is newer.
-pub fn modified_dates(
-    db: &mut impl SqlExec,
-    ids: &[String],
-) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    let sql = "SELECT \"bookingId\", to_char(\"modifiedDate\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
-               FROM \"Booking\" WHERE \"bookingId\" IN (SELECT jsonb_array_elements_text($1::jsonb))";
-    let rows = db.query(sql, &[SqlParam::Json(Value::from(ids.to_vec()))])?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                r.first()?.as_text()?.to_owned(),
-                r.get(1).and_then(|v| v.as_text()).map(str::to_owned),
-            ))
-        })
-        .collect())
-}
-
-/// The stored row as JSON text (admin detail view), or None.
+/// The stored row as JSON text (admin detail view), or None. A scalar subquery, so
+/// a booking without a row still yields one row (NULL).
 pub fn booking_json(db: &mut impl SqlExec, id: &str) -> Result<Option<Value>, StoreError> {
-    let sql = "SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1";
+    let sql = "SELECT (SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1)";
     let rows = db.query(sql, &[SqlParam::Text(id.to_owned())])?;
     Ok(rows
         .first()
@@ -203,6 +250,27 @@ mod tests {
             assert!(sql.contains(&format!("\"{name}\"")), "{name}");
         }
         assert!(sql.contains("ON CONFLICT (\"bookingId\")"));
-        assert!(sql.contains("EXCLUDED.\"modifiedDate\" > \"Booking\".\"modifiedDate\""));
+        assert!(sql.contains("EXCLUDED.\"modifiedDate\" >= \"Booking\".\"modifiedDate\""));
+        // Never zero rows (spin#3671): the written ids come back as one aggregate.
+        assert!(sql.ends_with("SELECT COALESCE(json_agg(\"bookingId\"), '[]')::text FROM written"));
+    }
+
+    #[test]
+    fn nul_characters_are_removed_from_every_string_and_key() {
+        let mut value = serde_json::json!({
+            "guestName": "Ann\u{0}e",
+            "n": 1,
+            "raw": {"notes": ["a\u{0}", null, {"k\u{0}ey": "\u{0}\u{0}"}]},
+        });
+        strip_nul(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "guestName": "Anne",
+                "n": 1,
+                "raw": {"notes": ["a", null, {"key": ""}]},
+            })
+        );
+        assert!(!value.to_string().contains("\\u0000"));
     }
 }

@@ -113,24 +113,43 @@ fn cell(row: &postgres::Row, i: usize) -> SqlValue {
     SqlValue::Other
 }
 
+/// Postgres's refusal by SQLSTATE and names, as the Spin adapter reports it; never
+/// its message or detail (they quote row values).
+pub fn store_error(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) => StoreError::Rejected {
+            sqlstate: db.code().code().to_owned(),
+            constraint: db.constraint().map(str::to_owned),
+            column: db.column().map(str::to_owned),
+            table: db.table().map(str::to_owned),
+        },
+        None if e.is_closed() => StoreError::Unreachable(e.to_string()),
+        None => StoreError::Protocol(e.to_string()),
+    }
+}
+
 impl SqlExec for NativePg {
     fn execute(&mut self, sql: &str, p: &[SqlParam]) -> Result<u64, StoreError> {
         let owned = params(p);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
-        self.client
-            .execute(sql, &refs)
-            .map_err(|e| StoreError::new(format!("{e:?}")))
+        self.client.execute(sql, &refs).map_err(store_error)
     }
 
+    /// Panics on a result with zero rows, as the test host traps: Spin 4.0.0–4.0.2
+    /// never return from such a query (spinframework/spin#3671), so every core test
+    /// that runs a query checks our queries cannot produce one.
     fn query(&mut self, sql: &str, p: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError> {
         let owned = params(p);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
-        let rows = self
-            .client
-            .query(sql, &refs)
-            .map_err(|e| StoreError::new(format!("{e:?}")))?;
+        let rows = self.client.query(sql, &refs).map_err(store_error)?;
+        assert!(
+            !rows.is_empty(),
+            "query returned zero rows; Spin 4.0.0-4.0.2 would hang forever on it \
+             (spinframework/spin#3671): {}",
+            sql.chars().take(200).collect::<String>()
+        );
         Ok(rows
             .iter()
             .map(|row| (0..row.len()).map(|i| cell(row, i)).collect())
