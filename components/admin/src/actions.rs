@@ -15,7 +15,7 @@ use crate::{redis, store_down};
 pub fn tick() -> Result<Response, ApiError> {
     let mut redis = redis()?;
     let mut pg = SpinPg::open(&config::required("database_url")?).map_err(|e| store_down(&e))?;
-    schema::ensure(&mut redis, &mut pg).map_err(|e| store_down(&e))?;
+    schema::ensure(&mut pg).map_err(|e| store_down(&e))?;
     let mut queue = Queue::new(&mut redis);
     queue.publish_wakeup().map_err(|e| store_down(&e))?;
     let stats = queue.stats(now_ms()).map_err(|e| store_down(&e))?;
