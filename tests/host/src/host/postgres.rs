@@ -68,8 +68,10 @@ impl pg::HostConnection for HostState {
             Ok(rows) => rows,
             Err(e) => return Ok(Err(query_failed(e))),
         };
-        // Spin takes the columns from the first row: no rows, no columns.
-        let columns = rows.first().map(columns).unwrap_or_default();
+        if rows.is_empty() {
+            return Err(zero_rows_trap(&statement));
+        }
+        let columns = columns(&rows[0]);
         let converted = rows
             .iter()
             .map(convert_row)
@@ -101,6 +103,26 @@ impl pg::HostConnection for HostState {
         self.table.delete(c)?;
         Ok(())
     }
+}
+
+/// Spin 4.0.0–4.0.2 never return from a `query` whose result has zero rows: the
+/// host waits for the column list that only the first row carries
+/// (spinframework/spin#3671, fixed after 4.0.2). The call cannot be abandoned and
+/// the Redis trigger handles one message at a time, so one such query ends all
+/// work of a worker process. A silent hang here would only time tests out; a trap
+/// naming the statement fails them at once.
+fn zero_rows_trap(statement: &str) -> anyhow::Error {
+    let shown: String = statement.chars().take(200).collect();
+    let cut = if shown.len() < statement.len() {
+        "…"
+    } else {
+        ""
+    };
+    anyhow::anyhow!(
+        "spin:postgres query returned zero rows; Spin 4.0.0-4.0.2 would hang forever on it \
+         (spinframework/spin#3671): make it return at least one row (an aggregate or a scalar \
+         subquery), or use execute: {shown}{cut}"
+    )
 }
 
 impl HostState {
@@ -179,4 +201,23 @@ fn query_failed(e: tokio_postgres::Error) -> Error {
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_zero_row_trap_names_the_statement_and_the_spin_bug() {
+        let message = zero_rows_trap("SELECT 1 WHERE false").to_string();
+        assert!(message.contains("SELECT 1 WHERE false"), "{message}");
+        assert!(message.contains("spin#3671"), "{message}");
+        assert!(message.contains("hang forever"), "{message}");
+        let long = format!("SELECT {}", "x".repeat(500));
+        let message = zero_rows_trap(&long).to_string();
+        assert!(
+            message.ends_with(&format!("{}…", &long[..200])),
+            "{message}"
+        );
+    }
 }

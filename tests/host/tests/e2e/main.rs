@@ -10,6 +10,7 @@ mod lifecycle;
 mod openapi;
 mod openapi_doc;
 mod outages;
+mod postgres_rows;
 mod proxy;
 mod sync;
 mod webhook;
