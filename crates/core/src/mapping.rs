@@ -69,7 +69,6 @@ pub struct BookingRow {
 /// Something odd in the data, worth a log line (ids and kinds only, no guest data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anomaly {
-    NegativePayment { item_id: String },
     UnknownItemType { item_id: String, kind: String },
     UnreadableAmount { item_id: String },
 }
@@ -181,7 +180,6 @@ struct InvoiceTotals {
 }
 
 /// Charges and payments share one `invoiceItems` array, told apart by `type`.
-/// The payment sign convention is undocumented: totals use absolute values.
 fn invoice_totals(items: &[Value]) -> InvoiceTotals {
     let mut totals = InvoiceTotals {
         charges: Vec::new(),
@@ -200,7 +198,10 @@ fn invoice_totals(items: &[Value]) -> InvoiceTotals {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_ascii_lowercase();
-        let amount = line_total(item);
+        let amount = match kind.as_str() {
+            "payment" => paid_by(item),
+            _ => line_total(item),
+        };
         if amount.is_none() {
             totals.anomalies.push(Anomaly::UnreadableAmount {
                 item_id: item_id.clone(),
@@ -213,10 +214,7 @@ fn invoice_totals(items: &[Value]) -> InvoiceTotals {
                 totals.charges.push(item.clone());
             }
             "payment" => {
-                if amount.is_sign_negative() && !amount.is_zero() {
-                    totals.anomalies.push(Anomaly::NegativePayment { item_id });
-                }
-                totals.paid += amount.abs();
+                totals.paid += amount;
                 totals.payments.push(item.clone());
             }
             other => totals.anomalies.push(Anomaly::UnknownItemType {
@@ -228,11 +226,25 @@ fn invoice_totals(items: &[Value]) -> InvoiceTotals {
     totals
 }
 
-/// `lineTotal`, else `amount × qty`.
+/// A charge line's total: `lineTotal`, else `amount × qty`.
 fn line_total(item: &Value) -> Option<Decimal> {
     if let Some(total) = item.get("lineTotal").and_then(as_decimal) {
         return Some(total);
     }
+    amount_times_qty(item)
+}
+
+/// What a payment line adds to `totalPayments`: Beds24 books a payment as a positive
+/// `amount` with a negative `lineTotal` (it lowers the balance) and a refund the other
+/// way round, so a payment adds and a refund subtracts: `-lineTotal`, else `amount × qty`.
+fn paid_by(item: &Value) -> Option<Decimal> {
+    if let Some(total) = item.get("lineTotal").and_then(as_decimal) {
+        return Some(-total);
+    }
+    amount_times_qty(item)
+}
+
+fn amount_times_qty(item: &Value) -> Option<Decimal> {
     let amount = item.get("amount").and_then(as_decimal)?;
     let qty = item.get("qty").and_then(as_decimal).unwrap_or(Decimal::ONE);
     Some(amount * qty)

@@ -69,33 +69,48 @@ fn guest_fields_fall_back_and_join() {
 }
 
 #[test]
-fn payments_use_absolute_values_and_exact_decimals() {
+fn payments_add_refunds_subtract_in_exact_decimals() {
     let mut booking = sample();
+    // Beds24's own sign convention: a payment has a positive amount and a negative
+    // lineTotal, a refund the opposite.
     booking["invoiceItems"] = json!([
         {"id": 1, "type": "charge", "qty": 1, "amount": 59.13, "lineTotal": 59.13},
         {"id": 2, "type": "charge", "qty": 2, "amount": 0.1},
-        {"id": 3, "type": "payment", "qty": -1, "amount": 20.05, "lineTotal": -20.05},
-        {"id": 4, "type": "payment", "qty": 1, "amount": "10.00", "lineTotal": "10.00"},
-        {"id": 5, "type": "weird", "lineTotal": 1}
+        {"id": 3, "type": "payment", "qty": 1, "amount": 20.05, "lineTotal": -20.05},
+        {"id": 4, "type": "payment", "qty": 1, "amount": "10.00", "lineTotal": "-10.00"},
+        {"id": 5, "type": "payment", "qty": 1, "amount": -5, "lineTotal": 5},
+        {"id": 6, "type": "payment", "qty": 1, "amount": 2.5},
+        {"id": 7, "type": "weird", "lineTotal": 1}
     ]);
     let names = HashMap::new();
     let (row, anomalies) = map_booking(&booking, ctx(&names)).unwrap();
     assert_eq!(row.total_charges.to_string(), "59.33");
-    assert_eq!(row.total_payments.to_string(), "30.05");
-    assert_eq!(row.balance.to_string(), "29.28");
-    assert_eq!(row.payments.as_array().unwrap().len(), 2);
+    assert_eq!(row.total_payments.to_string(), "27.55");
+    assert_eq!(row.balance.to_string(), "31.78");
+    assert_eq!(row.payments.as_array().unwrap().len(), 4);
     assert_eq!(
         anomalies,
-        vec![
-            Anomaly::NegativePayment {
-                item_id: "3".into()
-            },
-            Anomaly::UnknownItemType {
-                item_id: "5".into(),
-                kind: "weird".into()
-            }
-        ]
+        vec![Anomaly::UnknownItemType {
+            item_id: "7".into(),
+            kind: "weird".into()
+        }],
+        "payments and refunds are normal, not anomalies"
     );
+}
+
+#[test]
+fn a_fully_refunded_booking_has_paid_nothing() {
+    let mut booking = sample();
+    booking["invoiceItems"] = json!([
+        {"id": 1, "type": "charge", "qty": 1, "amount": 100, "lineTotal": 100},
+        {"id": 2, "type": "payment", "qty": 1, "amount": 100, "lineTotal": -100},
+        {"id": 3, "type": "payment", "qty": 1, "amount": -100, "lineTotal": 100}
+    ]);
+    let names = HashMap::new();
+    let (row, anomalies) = map_booking(&booking, ctx(&names)).unwrap();
+    assert_eq!(row.total_payments, Decimal::ZERO);
+    assert_eq!(row.balance, Decimal::from(100));
+    assert!(anomalies.is_empty(), "{anomalies:?}");
 }
 
 #[test]

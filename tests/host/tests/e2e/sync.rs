@@ -8,27 +8,28 @@ use serde_json::json;
 use crate::harness::AppConfig;
 use crate::Env;
 
+/// The seed's curl example with a Beds24 id (its own `TEST123` is acknowledged, never queued).
 const SEED_CURL: &str =
-    r#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+    r#"{"booking":{"id":"7123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
 const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
 fn seed_curl_payload_ends_as_a_booking_row() {
     let env = Env::start("seed");
     env.mock.upsert_booking(json!({
-        "id": "TEST123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
+        "id": 7123, "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
         "numAdult": 2, "numChild": 1, "firstName": "Test", "lastName": "Guest", "phone": "", "mobile": "+1 555 0100",
         "email": "guest@example.com", "propertyId": 125517, "channel": "booking", "apiReference": "BDC-1",
         "price": 150, "bookingTime": "2025-08-15T14:00:00Z", "modifiedTime": "2025-08-15T14:38:32Z",
         "invoiceItems": [
-            {"id": 1, "bookingId": "TEST123", "type": "charge", "qty": 2, "amount": 75, "lineTotal": 150},
-            {"id": 2, "bookingId": "TEST123", "type": "payment", "qty": 1, "amount": 50.5, "lineTotal": 50.5}
+            {"id": 1, "bookingId": 7123, "type": "charge", "qty": 2, "amount": 75, "lineTotal": 150},
+            {"id": 2, "bookingId": 7123, "type": "payment", "qty": 1, "amount": 50.5, "lineTotal": -50.5}
         ],
         "infoItems": [{"code": "CHECKIN", "text": "late"}]
     }));
     let (status, body) = env.webhook(SEED_CURL, None);
     assert_eq!(status, 202, "{body}");
-    let row = env.wait_booking("TEST123", WAIT, |_| true);
+    let row = env.wait_booking("7123", WAIT, |_| true);
     assert_eq!(row["guestName"], json!("Test Guest"));
     assert_eq!(row["phone"], json!("+1 555 0100"));
     assert_eq!(row["status"], json!("confirmed"));
@@ -64,7 +65,7 @@ fn seed_curl_payload_ends_as_a_booking_row() {
     assert_eq!(stats["totals"]["processed"], json!(1), "{stats}");
     // The webhook's job record (key-value store, Redis db 1) lives only as long as its job.
     let kv_left: i64 = redis::cmd("EXISTS")
-        .arg("job:TEST123")
+        .arg("job:7123")
         .query(&mut env.redis.connection(1).unwrap())
         .unwrap();
     assert_eq!(kv_left, 0);
