@@ -5,55 +5,64 @@ mod health;
 mod jobs;
 mod metrics;
 
-use beds24_spin_glue::{config, redis::SpinRedis, respond, send::send};
-use beds24_sync_core::auth::check_bearer;
+use beds24_spin_glue::{body::read_capped, config, redis::SpinRedis, respond, send::send};
+use beds24_sync_core::auth::check_admin;
 use beds24_sync_core::error_body::ApiError;
-use spin_sdk::http::conversions::TryFromIncomingRequest;
-use spin_sdk::http::{IncomingRequest, Method, Request, Response, ResponseOutparam};
+use http::uri::PathAndQuery;
+use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// The dashboard: one self-contained page (no CDN). It holds no data itself and asks
 /// for the admin token, so it is the one admin route served without it.
 const DASHBOARD: &str = include_str!("dashboard.html");
 
+/// The admin API's only body is `{"bookingId": …}`; nothing legitimate comes near this.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 #[http_component]
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    let response = match Request::try_from_incoming_request(request).await {
-        Ok(request) => route(&request).unwrap_or_else(|error| respond::error(&error)),
-        Err(e) => respond::error(&ApiError::new(
-            400,
-            "invalid_request",
-            format!("could not read the request: {e}"),
-        )),
-    };
+    let response = route(request)
+        .await
+        .unwrap_or_else(|error| respond::error(&error));
     send(out, response);
 }
 
-fn route(request: &Request) -> Result<Response, ApiError> {
-    let path = request.path().trim_end_matches('/');
-    let method = request.method().clone();
+/// Route on the head alone: the token is checked before any body byte is read, and
+/// only the one route that takes a body reads it, under [`MAX_BODY_BYTES`].
+async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
+    let target = request.path_with_query().unwrap_or_default();
+    let target: PathAndQuery = target.parse().map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_request",
+            format!("unreadable request target: {e}"),
+        )
+    })?;
+    let path = target.path().trim_end_matches('/');
+    let query = target.query().unwrap_or_default();
+    let method = request.method();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (&method, segments.as_slice()) {
-        (Method::Get | Method::Head, ["api", "health"]) if !is_ready_query(request.query()) => {
+        (Method::Get | Method::Head, ["api", "health"]) if !is_ready_query(query) => {
             return health::liveness()
         }
         (Method::Get, ["api", "admin", "queues", "ui"]) => return Ok(html(DASHBOARD)),
         _ => {}
     }
-    authorize(request)?;
+    authorize(&request)?;
     match (&method, segments.as_slice()) {
         (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => health::readiness(),
         (Method::Get, ["metrics"]) => metrics::render(),
         (Method::Post, ["api", "admin", "tick"]) => actions::tick(),
         (Method::Get, ["api", "admin", "queues", "stats"]) => jobs::stats(),
         (Method::Get, ["api", "admin", "queues", "dead"]) => jobs::dead(),
-        (Method::Get, ["api", "admin", "queues", "history"]) => jobs::history(request.query()),
+        (Method::Get, ["api", "admin", "queues", "history"]) => jobs::history(query),
         (Method::Get, ["api", "admin", "queues", "jobs", id]) => jobs::detail(id),
-        (Method::Post, ["api", "admin", "queues", "jobs"]) => actions::enqueue(request.body()),
-        (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => actions::retry(id),
-        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => {
-            actions::replay(request.query())
+        (Method::Post, ["api", "admin", "queues", "jobs"]) => {
+            actions::enqueue(&read_capped(request, MAX_BODY_BYTES).await?)
         }
+        (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => actions::retry(id),
+        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => actions::replay(query),
         (Method::Post, ["api", "admin", "queues", "purge", what]) => actions::purge(what),
         (Method::Post, ["api", "admin", "queues", "pause"]) => actions::pause(true),
         (Method::Post, ["api", "admin", "queues", "resume"]) => actions::pause(false),
@@ -95,19 +104,12 @@ fn is_ready_query(query: &str) -> bool {
     actions::url_param(query, "ready").is_some_and(|v| matches!(v.as_str(), "" | "1" | "true"))
 }
 
-/// Every route but liveness and the dashboard page needs the admin bearer token;
-/// with none configured the admin API stays closed rather than open.
-fn authorize(request: &Request) -> Result<(), ApiError> {
-    let expected = config::optional("admin_token");
-    if expected.is_empty() {
-        return Err(ApiError::new(
-            401,
-            "unauthorized",
-            "admin API disabled: set the admin_token variable",
-        ));
-    }
-    let header = request.header("authorization").and_then(|v| v.as_str());
-    Ok(check_bearer(header, &expected)?)
+/// Every route but liveness and the dashboard page needs the admin bearer token; with
+/// none configured, or one that cannot be read, the admin API stays closed and says why.
+fn authorize(request: &IncomingRequest) -> Result<(), ApiError> {
+    let header = request.headers().get("authorization");
+    let header = header.first().and_then(|v| std::str::from_utf8(v).ok());
+    Ok(check_admin(header, config::setting("admin_token"))?)
 }
 
 pub(crate) fn redis() -> Result<SpinRedis, ApiError> {

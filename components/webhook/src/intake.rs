@@ -1,14 +1,13 @@
 //! Reading, authenticating and storing one webhook delivery.
 
-use beds24_spin_glue::{config, log, now_ms, redis::SpinRedis, respond};
-use beds24_sync_core::auth::check_bearer;
+use beds24_spin_glue::{body::read_capped, config, log, now_ms, redis::SpinRedis, respond};
+use beds24_sync_core::auth::check_webhook;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::{rfc3339, Level};
 use beds24_sync_core::queue::{Enqueued, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
-use futures::StreamExt;
 use serde_json::{json, Value};
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::key_value::Store;
@@ -19,18 +18,14 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
         return Err(WebhookError::MethodNotAllowed(method).into());
     }
     let authorization = header(&request, "authorization");
-    check_bearer(authorization.as_deref(), &config::optional("webhook_token"))?;
+    check_webhook(authorization.as_deref(), config::setting("webhook_token"))?;
 
     let query = request
         .uri()
         .split_once('?')
         .map(|(_, q)| q.to_owned())
         .unwrap_or_default();
-    let declared_length = header(&request, "content-length").and_then(|v| v.parse::<usize>().ok());
-    if declared_length.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(WebhookError::TooLarge.into());
-    }
-    let body = read_capped(request).await?;
+    let body = read_capped(request, MAX_BODY_BYTES).await?;
     let now = Utc::now();
     let deliveries = parse_delivery(&method, &query, &body, now)?;
 
@@ -116,24 +111,4 @@ fn header(request: &IncomingRequest, name: &str) -> Option<String> {
     values
         .first()
         .map(|v| String::from_utf8_lossy(v).into_owned())
-}
-
-/// Read the body, refusing to buffer more than the cap (the trigger sets no limit).
-async fn read_capped(request: IncomingRequest) -> Result<Vec<u8>, ApiError> {
-    let mut stream = request.into_body_stream();
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                400,
-                "body_read_error",
-                format!("could not read body: {e:?}"),
-            )
-        })?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(WebhookError::TooLarge.into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

@@ -8,6 +8,40 @@ pub enum AuthError {
     Missing,
     #[error("invalid bearer token")]
     Invalid,
+    #[error("admin API disabled: set the admin_token variable")]
+    AdminDisabled,
+    #[error(transparent)]
+    Unreadable(#[from] VariableUnreadable),
+}
+
+/// A token variable the component could not read (not declared for it, or its
+/// variable provider failed). Never taken as "unset": that would open the webhook.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {variable} variable could not be read ({reason}); every request is refused until it can be")]
+pub struct VariableUnreadable {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+/// The webhook: a token set to `""` leaves it open (the documented default, since
+/// Beds24 sends no header unless one is set up); a token that cannot be read closes it.
+pub fn check_webhook(
+    header: Option<&str>,
+    token: Result<String, VariableUnreadable>,
+) -> Result<(), AuthError> {
+    check_bearer(header, &token?)
+}
+
+/// The admin API: closed when no token is set and when it cannot be read, each
+/// refusal saying which.
+pub fn check_admin(
+    header: Option<&str>,
+    token: Result<String, VariableUnreadable>,
+) -> Result<(), AuthError> {
+    match token? {
+        token if token.is_empty() => Err(AuthError::AdminDisabled),
+        token => check_bearer(header, &token),
+    }
 }
 
 /// Check an `Authorization` header value against the configured token.
@@ -56,5 +90,42 @@ mod tests {
         );
         assert_eq!(check_bearer(Some("Bearer s3cret"), "s3cret"), Ok(()));
         assert_eq!(check_bearer(Some("bearer s3cret"), "s3cret"), Ok(()));
+    }
+
+    fn unreadable(variable: &'static str) -> VariableUnreadable {
+        VariableUnreadable {
+            variable,
+            reason: "undefined".into(),
+        }
+    }
+
+    #[test]
+    fn an_unreadable_webhook_token_closes_the_webhook() {
+        assert_eq!(check_webhook(None, Ok(String::new())), Ok(()));
+        assert_eq!(
+            check_webhook(Some("Bearer s3cret"), Ok("s3cret".into())),
+            Ok(())
+        );
+        let refused = check_webhook(None, Err(unreadable("webhook_token"))).unwrap_err();
+        assert_eq!(refused, AuthError::Unreadable(unreadable("webhook_token")));
+        let api = crate::error_body::ApiError::from(refused);
+        assert_eq!((api.status, api.body.error), (503, "configuration_error"));
+        assert!(api.body.message.contains("webhook_token"), "{api:?}");
+    }
+
+    #[test]
+    fn the_admin_api_is_closed_unset_or_unreadable_and_says_which() {
+        assert_eq!(
+            check_admin(Some("Bearer x"), Ok(String::new())),
+            Err(AuthError::AdminDisabled)
+        );
+        let api = crate::error_body::ApiError::from(AuthError::AdminDisabled);
+        assert_eq!((api.status, api.body.error), (401, "unauthorized"));
+        let refused = check_admin(Some("Bearer x"), Err(unreadable("admin_token"))).unwrap_err();
+        let api = crate::error_body::ApiError::from(refused);
+        assert_eq!(api.status, 503);
+        assert!(api.body.message.contains("admin_token"), "{api:?}");
+        assert_eq!(check_admin(Some("Bearer x"), Ok("x".into())), Ok(()));
+        assert_eq!(check_admin(None, Ok("x".into())), Err(AuthError::Missing));
     }
 }

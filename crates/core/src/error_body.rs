@@ -28,6 +28,15 @@ impl ApiError {
         }
     }
 
+    /// A body over `cap` bytes, refused by its declared length or while it was read.
+    pub fn payload_too_large(cap: usize) -> Self {
+        ApiError::new(
+            413,
+            "payload_too_large",
+            format!("request body is larger than {cap} bytes"),
+        )
+    }
+
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(&self.body).expect("ErrorBody always serializes")
     }
@@ -39,7 +48,6 @@ impl From<crate::webhook::WebhookError> for ApiError {
         let code = match &e {
             MethodNotAllowed(_) => "method_not_allowed",
             MissingV1Id => "missing_bookid",
-            TooLarge => "payload_too_large",
             InvalidJson(_) => "invalid_json",
             NotAnObject(_) => "invalid_body",
             TooManyItems(_) => "too_many_items",
@@ -50,6 +58,17 @@ impl From<crate::webhook::WebhookError> for ApiError {
 
 impl From<crate::auth::AuthError> for ApiError {
     fn from(e: crate::auth::AuthError) -> Self {
-        ApiError::new(401, "unauthorized", e.to_string())
+        match e {
+            crate::auth::AuthError::Unreadable(e) => e.into(),
+            other => ApiError::new(401, "unauthorized", other.to_string()),
+        }
+    }
+}
+
+/// Our configuration, not the client, is at fault; and it may be passing (a variable
+/// provider such as Vault being down), so 503: Beds24 retries the webhook.
+impl From<crate::auth::VariableUnreadable> for ApiError {
+    fn from(e: crate::auth::VariableUnreadable) -> Self {
+        ApiError::new(503, "configuration_error", e.to_string())
     }
 }

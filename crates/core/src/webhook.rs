@@ -29,8 +29,6 @@ pub enum WebhookError {
     MethodNotAllowed(String),
     #[error("a GET is a Beds24 webhook version 1 and needs ?bookid=<id> (version 2 is a POST with a JSON body)")]
     MissingV1Id,
-    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("request body must be a JSON object (or an array of objects), got {0}")]
@@ -43,7 +41,6 @@ impl WebhookError {
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::MethodNotAllowed(_) => 405,
-            WebhookError::TooLarge => 413,
             _ => 400,
         }
     }

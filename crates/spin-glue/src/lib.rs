@@ -1,5 +1,6 @@
 //! Glue between the Spin SDK and the core crate, shared by the three components.
 
+pub mod body;
 pub mod config;
 pub mod job_records;
 pub mod pg;

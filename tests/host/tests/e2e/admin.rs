@@ -157,3 +157,72 @@ fn purging_dead_jobs_also_deletes_their_webhook_records() {
     let record: Option<String> = redis::Commands::get(&mut kv, "job:9401").unwrap();
     assert_eq!(record, None, "the guest data went with the job");
 }
+
+/// One raw HTTP/1.1 exchange: send `head` and then `body_part`, which may be less than
+/// the head announces (a server that reads the body would wait for the rest), and
+/// return what comes back within 10 s.
+fn raw_exchange(env: &Env, head: &str, body_part: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = env.app.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer and close before it has all of it: that is the point.
+    let _ = stream.write_all(body_part);
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let complete = String::from_utf8_lossy(&received)
+            .split_once("\r\n\r\n")
+            .is_some_and(|(_, body)| body.contains('}'));
+        if complete {
+            break;
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[test]
+fn the_token_is_checked_before_the_body_is_read_and_bodies_are_capped() {
+    let env = Env::start("admincap");
+    // 10 MiB announced, 1 KiB sent: answered at once from the head.
+    let head = |auth: &str| {
+        format!(
+            "POST /api/admin/queues/jobs HTTP/1.1\r\nHost: test\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            10 * 1024 * 1024
+        )
+    };
+    let reply = raw_exchange(&env, &head(""), &[b' '; 1024]);
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply:?}");
+    assert!(reply.contains("\"error\":\"unauthorized\""), "{reply:?}");
+
+    let bearer = format!("Authorization: Bearer {ADMIN_TOKEN}\r\n");
+    let reply = raw_exchange(&env, &head(&bearer), &[b' '; 1024]);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
+    assert!(
+        reply.contains("\"error\":\"payload_too_large\""),
+        "{reply:?}"
+    );
+
+    // No length announced: refused once the stream passes the cap, not at its end.
+    let chunked = format!(
+        "POST /api/admin/queues/jobs HTTP/1.1\r\nHost: test\r\n{bearer}\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    let mut chunks = Vec::new();
+    for _ in 0..80 {
+        chunks.extend_from_slice(b"400\r\n");
+        chunks.extend_from_slice(&[b' '; 1024]);
+        chunks.extend_from_slice(b"\r\n");
+    }
+    let reply = raw_exchange(&env, &chunked, &chunks);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
+    assert!(reply.contains("payload_too_large"), "{reply:?}");
+}
