@@ -1,8 +1,7 @@
-//! A sync job as the webhook stores it: which booking, why, when, and the body that said so.
+//! A sync job as the webhook stores it: which booking, why and when; never what the body said.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::{Action, BookingId};
 
@@ -18,8 +17,9 @@ pub enum Source {
     Manual,
 }
 
-/// The stored job record (Spin key-value store, key [`JobRecord::kv_key`]).
-/// The payload may hold guest data: it is stored, never logged.
+/// The stored job record (Spin key-value store, key [`JobRecord::kv_key`]). It holds
+/// nothing personal: a record the worker's delete misses (or that lands after the job
+/// finished) stays behind harmless. The worker fetches the booking from Beds24 anyway.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRecord {
@@ -27,7 +27,8 @@ pub struct JobRecord {
     pub action: Action,
     pub received_at: DateTime<Utc>,
     pub source: Source,
-    pub payload: Value,
+    /// Size of the HTTP body the job came in (0 for a v1 query).
+    pub body_bytes: usize,
 }
 
 impl JobRecord {

@@ -1,7 +1,7 @@
 //! Parsing a Beds24 webhook delivery (v2 JSON body, one-element array form, or v1 query) into jobs.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::job::{JobRecord, Source};
 use crate::{booking_id::BookingIdError, Action, BookingId};
@@ -56,7 +56,9 @@ pub fn parse_delivery(
     let v1 = V1Query::parse(query);
     let body_is_empty = body.iter().all(u8::is_ascii_whitespace);
     match method {
-        "GET" | "POST" if body_is_empty && v1.bookid.is_some() => Ok(vec![v1.into_delivery(now)]),
+        "GET" | "POST" if body_is_empty && v1.bookid.is_some() => {
+            Ok(vec![v1.into_delivery(body.len(), now)])
+        }
         "GET" => Err(WebhookError::MissingV1Id),
         "POST" if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
         "POST" => parse_v2_body(body, now),
@@ -68,7 +70,7 @@ fn parse_v2_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Delivery>, Webho
     let value: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::InvalidJson(e.to_string()))?;
     match value {
-        Value::Object(object) => Ok(vec![object_to_delivery(object, now)]),
+        Value::Object(object) => Ok(vec![object_to_delivery(object, body.len(), now)]),
         Value::Array(items) if items.len() > MAX_ITEMS => {
             Err(WebhookError::TooManyItems(items.len()))
         }
@@ -76,7 +78,7 @@ fn parse_v2_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Delivery>, Webho
         Value::Array(items) => items
             .into_iter()
             .map(|item| match item {
-                Value::Object(object) => Ok(object_to_delivery(object, now)),
+                Value::Object(object) => Ok(object_to_delivery(object, body.len(), now)),
                 other => Err(WebhookError::NotAnObject(kind(&other))),
             })
             .collect(),
@@ -84,7 +86,11 @@ fn parse_v2_body(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Delivery>, Webho
     }
 }
 
-fn object_to_delivery(object: Map<String, Value>, now: DateTime<Utc>) -> Delivery {
+fn object_to_delivery(
+    object: Map<String, Value>,
+    body_bytes: usize,
+    now: DateTime<Utc>,
+) -> Delivery {
     let payload = Value::Object(object);
     let booking_id = match find_booking_id(&payload) {
         Ok(id) => id,
@@ -99,7 +105,7 @@ fn object_to_delivery(object: Map<String, Value>, now: DateTime<Utc>) -> Deliver
         action,
         received_at: now,
         source: Source::V2,
-        payload,
+        body_bytes,
     }))
 }
 
@@ -147,7 +153,7 @@ impl V1Query {
         parsed
     }
 
-    fn into_delivery(self, now: DateTime<Utc>) -> Delivery {
+    fn into_delivery(self, body_bytes: usize, now: DateTime<Utc>) -> Delivery {
         let raw_id = self.bookid.unwrap_or_default();
         let booking_id = match BookingId::parse(&raw_id) {
             Ok(id) => id,
@@ -159,7 +165,7 @@ impl V1Query {
             action,
             received_at: now,
             source: Source::V1,
-            payload: json!({"bookid": raw_id, "status": self.status}),
+            body_bytes,
         }))
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::json;
 
 const SAMPLE_V2: &str = include_str!("../tests/fixtures/webhook-v2-direct.json");
 
@@ -21,6 +22,23 @@ fn seed_curl_payload_becomes_a_modify_job_for_test123() {
     assert_eq!(job.action, Action::Modify);
     assert_eq!(job.source, Source::V2);
     assert_eq!(job.received_at, now());
+}
+
+#[test]
+fn the_job_record_holds_no_guest_data() {
+    let mut body: Value = serde_json::from_str(SAMPLE_V2).unwrap();
+    body["booking"]["firstName"] = json!("Zelda");
+    body["booking"]["email"] = json!("zelda.secret@example.com");
+    body["booking"]["phone"] = json!("+34 600 111 222");
+    body["messages"] = json!([{"message": "door code 4711"}]);
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let job = only_job(parse_delivery("POST", "", &bytes, now()).unwrap());
+    let stored = serde_json::to_string(&job).unwrap();
+    for secret in ["Zelda", "zelda.secret", "600 111 222", "4711"] {
+        assert!(!stored.contains(secret), "{secret:?} in {stored}");
+    }
+    assert!(stored.contains("82279106"), "{stored}");
+    assert_eq!(job.body_bytes, bytes.len());
 }
 
 #[test]

@@ -118,3 +118,33 @@ fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
         );
     }
 }
+
+#[test]
+fn the_stored_job_record_holds_no_guest_data() {
+    let env = Env::start("kvclean");
+    // Paused: the record stays in the key-value store, as an orphan would.
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
+    let mut body = env.mock.booking_from_fixture(82279106u64, |_| {});
+    body["firstName"] = json!("Zelda");
+    body["email"] = json!("zelda.secret@example.com");
+    body["phone"] = json!("+34 600 111 222");
+    let delivery = json!({"booking": body, "messages": [{"message": "door code 4711"}]});
+    let (status, reply) = env.webhook(delivery.to_string(), None);
+    assert_eq!(status, 202, "{reply}");
+    let mut kv = env.redis.connection(1).unwrap();
+    let keys: Vec<String> = kv.keys("*").unwrap();
+    assert_eq!(keys, ["job:82279106"], "the job record is stored");
+    for key in keys {
+        let value: String = kv.get(&key).unwrap();
+        for secret in ["Zelda", "zelda.secret@example.com", "600 111 222", "4711"] {
+            assert!(
+                !value.contains(secret),
+                "{secret:?} stored in {key}: {value}"
+            );
+        }
+    }
+}
