@@ -46,14 +46,18 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
 
 fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
     match delivery {
-        Delivery::Skipped { reason } => {
+        Delivery::Skipped { reason, booking_id } => {
             log(
                 Level::Warn,
                 "Beds24 webhook skipped",
-                &[("reason", json!(reason))],
+                &[("bookingId", json!(booking_id)), ("reason", json!(reason))],
             );
             let _ = Queue::new(redis).count("skipped", 1);
-            Ok(json!({"skipped": reason}))
+            let mut answer = json!({"skipped": reason});
+            if let Some(id) = booking_id {
+                answer["bookingId"] = json!(id);
+            }
+            Ok(answer)
         }
         Delivery::Job(job) => {
             // Queue entry first, through outbound Redis: it fails at once while Redis is

@@ -117,11 +117,11 @@ fn a_fully_refunded_booking_has_paid_nothing() {
 fn missing_and_odd_fields_never_panic() {
     let names = HashMap::new();
     let (row, _) = map_booking(
-        &json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20"}),
+        &json!({"id": "7123", "status": "confirmed", "arrival": "2025-08-20"}),
         ctx(&names),
     )
     .unwrap();
-    assert_eq!(row.booking_id, "TEST123");
+    assert_eq!(row.booking_id, "7123");
     assert_eq!(row.arrival_date, NaiveDate::from_ymd_opt(2025, 8, 20));
     assert_eq!(
         (row.departure_date, row.num_nights, row.total_persons),
@@ -142,6 +142,10 @@ fn missing_and_odd_fields_never_panic() {
     );
     assert!(matches!(
         map_booking(&json!({"status": "x"}), ctx(&names)),
+        Err(MappingError::NoId(_))
+    ));
+    assert!(matches!(
+        map_booking(&json!({"id": "TEST123"}), ctx(&names)),
         Err(MappingError::NoId(_))
     ));
 }

@@ -18,6 +18,8 @@ pub enum Delivery {
     /// A body that can never become a job; answered 202 so Beds24 stops retrying.
     Skipped {
         reason: String,
+        /// The id it named, when it is short plain text fit for a log line.
+        booking_id: Option<String>,
     },
 }
 
@@ -94,7 +96,7 @@ fn object_to_delivery(
     let payload = Value::Object(object);
     let booking_id = match find_booking_id(&payload) {
         Ok(id) => id,
-        Err(reason) => return skipped(&reason),
+        Err(not_a_job) => return not_a_job,
     };
     let action = match payload.get("action").and_then(Value::as_str) {
         Some(label) => Action::from_label(label),
@@ -110,7 +112,7 @@ fn object_to_delivery(
 }
 
 /// The seed's rule: `id` ‖ `booking.id` ‖ `bookingId`, first one present wins.
-fn find_booking_id(payload: &Value) -> Result<BookingId, String> {
+fn find_booking_id(payload: &Value) -> Result<BookingId, Delivery> {
     let candidates = [
         ("id", payload.get("id")),
         (
@@ -119,17 +121,47 @@ fn find_booking_id(payload: &Value) -> Result<BookingId, String> {
         ),
         ("bookingId", payload.get("bookingId")),
     ];
-    match candidates
+    let found = candidates
         .into_iter()
-        .find(|(_, v)| v.is_some_and(|v| !v.is_null()))
-    {
-        None => Err("missing bookingId: none of id, booking.id, bookingId is present".into()),
-        Some((field, Some(value))) => BookingId::from_json(value).map_err(|e| match e {
-            BookingIdError::Empty => format!("missing bookingId: {field} is empty"),
-            other => format!("invalid {field}: {other}"),
-        }),
-        Some((_, None)) => unreachable!("filtered on is_some"),
+        .find_map(|(field, v)| v.filter(|v| !v.is_null()).map(|v| (field, v)));
+    match found {
+        None => Err(skipped(
+            "missing bookingId: none of id, booking.id, bookingId is present",
+        )),
+        Some((field, value)) => {
+            BookingId::from_json(value).map_err(|e| id_skipped(field, value, &e))
+        }
     }
+}
+
+/// A delivery whose id Beds24 could never answer for: acknowledged, never queued.
+/// A non-numeric id in particular must not reach `GET /bookings?id=`, where it is no
+/// lookup at all (Beds24 lists every upcoming booking, ~150 credits).
+fn id_skipped(field: &str, value: &Value, error: &BookingIdError) -> Delivery {
+    let reason = match error {
+        BookingIdError::Empty => format!("missing bookingId: {field} is empty"),
+        BookingIdError::NotNumeric => format!(
+            "{field} is not a Beds24 booking id: Beds24 booking ids are whole numbers, \
+             so this delivery was acknowledged but not queued"
+        ),
+        other => format!("invalid {field}: {other}"),
+    };
+    Delivery::Skipped {
+        reason,
+        booking_id: loggable_id(value),
+    }
+}
+
+/// The id as sent, if it is short plain text: fit for a log line and the answer,
+/// while anything longer or odder is not echoed anywhere.
+fn loggable_id(value: &Value) -> Option<String> {
+    let text = match value {
+        Value::String(s) => s.trim().to_owned(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    (!text.is_empty() && text.len() <= 64 && text.chars().all(plain)).then_some(text)
 }
 
 struct V1Query {
@@ -154,10 +186,10 @@ impl V1Query {
     }
 
     fn into_delivery(self, body_bytes: usize, now: DateTime<Utc>) -> Delivery {
-        let raw_id = self.bookid.unwrap_or_default();
-        let booking_id = match BookingId::parse(&raw_id) {
+        let raw_id = Value::String(self.bookid.unwrap_or_default());
+        let booking_id = match BookingId::from_json(&raw_id) {
             Ok(id) => id,
-            Err(e) => return skipped(&format!("invalid bookid: {e}")),
+            Err(e) => return id_skipped("bookid", &raw_id, &e),
         };
         let action = Action::from_v1_status(self.status.as_deref());
         Delivery::Job(Box::new(JobRecord {
@@ -173,6 +205,7 @@ impl V1Query {
 fn skipped(reason: &str) -> Delivery {
     Delivery::Skipped {
         reason: reason.to_owned(),
+        booking_id: None,
     }
 }
 

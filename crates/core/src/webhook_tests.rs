@@ -15,13 +15,35 @@ fn only_job(deliveries: Vec<Delivery>) -> JobRecord {
 }
 
 #[test]
-fn seed_curl_payload_becomes_a_modify_job_for_test123() {
+fn seed_curl_payload_is_acknowledged_but_never_a_job() {
     let body = br#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
-    let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
-    assert_eq!(job.booking_id.as_str(), "TEST123");
-    assert_eq!(job.action, Action::Modify);
-    assert_eq!(job.source, Source::V2);
-    assert_eq!(job.received_at, now());
+    let out = parse_delivery("POST", "", body, now()).unwrap();
+    match &out[..] {
+        [Delivery::Skipped { reason, booking_id }] => {
+            assert!(reason.contains("whole number"), "{reason}");
+            assert_eq!(booking_id.as_deref(), Some("TEST123"));
+        }
+        other => panic!("a non-numeric id must be skipped, got {other:?}"),
+    }
+    let out = parse_delivery("GET", "bookid=TEST123&status=new", b"", now()).unwrap();
+    assert!(
+        matches!(&out[..], [Delivery::Skipped { reason, .. }] if reason.contains("whole number")),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn float_and_zero_padded_ids_name_the_same_booking() {
+    for body in [
+        &br#"{"booking":{"id":82279106.0}}"#[..],
+        br#"{"bookingId":"082279106"}"#,
+        br#"{"id":" 82279106 "}"#,
+    ] {
+        let job = only_job(parse_delivery("POST", "", body, now()).unwrap());
+        assert_eq!(job.booking_id.as_str(), "82279106");
+    }
+    let job = only_job(parse_delivery("GET", "bookid=082279106", b"", now()).unwrap());
+    assert_eq!(job.booking_id.as_str(), "82279106");
 }
 
 #[test]
@@ -47,6 +69,7 @@ fn real_v2_body_without_action_derives_it() {
     assert_eq!(job.booking_id.as_str(), "82279106");
     // modifiedTime differs from bookingTime in the sample
     assert_eq!(job.action, Action::Modify);
+    assert_eq!((job.source, job.received_at), (Source::V2, now()));
 }
 
 #[test]
@@ -74,10 +97,25 @@ fn one_element_array_form_is_accepted() {
 fn missing_or_invalid_id_is_skipped_with_a_reason() {
     let out = parse_delivery("POST", "", br#"{"booking":{"status":"new"}}"#, now()).unwrap();
     assert!(
-        matches!(&out[..], [Delivery::Skipped { reason }] if reason.starts_with("missing bookingId"))
+        matches!(&out[..], [Delivery::Skipped { reason, booking_id: None }] if reason.starts_with("missing bookingId"))
     );
     let out = parse_delivery("POST", "", br#"{"id":{"nested":true}}"#, now()).unwrap();
-    assert!(matches!(&out[..], [Delivery::Skipped { reason }] if reason.contains("invalid id")));
+    assert!(
+        matches!(&out[..], [Delivery::Skipped { reason, booking_id: None }] if reason.contains("invalid id"))
+    );
+    // An id that is no short plain text is not echoed into logs or the answer.
+    let body = format!(r#"{{"id":"Ana Silva {}"}}"#, "x".repeat(80));
+    let out = parse_delivery("POST", "", body.as_bytes(), now()).unwrap();
+    assert!(
+        matches!(
+            &out[..],
+            [Delivery::Skipped {
+                booking_id: None,
+                ..
+            }]
+        ),
+        "{out:?}"
+    );
     let out = parse_delivery("POST", "", b"[]", now()).unwrap();
     assert!(matches!(&out[..], [Delivery::Skipped { .. }]));
 }

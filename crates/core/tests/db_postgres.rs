@@ -121,7 +121,8 @@ fn webhook_to_row_through_redis_and_postgres() {
     let mut redis = NativeRedis::fresh(9);
     let mut pg = NativePg::fresh("flow");
     db::migrate(&mut pg).unwrap();
-    let body = br#"{"booking":{"id":"TEST123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
+    let body =
+        br#"{"booking":{"id":"7123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
     let now = chrono::Utc::now();
     let Delivery::Job(job) = parse_delivery("POST", "", body, now).unwrap().remove(0) else {
         panic!("skipped")
@@ -139,7 +140,7 @@ fn webhook_to_row_through_redis_and_postgres() {
     let claimed = queue.claim(&options).unwrap();
     assert_eq!(claimed.len(), 1);
     let beds24 = [
-        json!({"id": "TEST123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
+        json!({"id": "7123", "status": "confirmed", "arrival": "2025-08-20", "departure": "2025-08-22",
         "numAdult": 2, "numChild": 1, "price": 150, "firstName": "Test", "lastName": "Guest",
         "modifiedTime": "2025-08-15T14:38:32Z"}),
     ];
@@ -165,7 +166,7 @@ fn webhook_to_row_through_redis_and_postgres() {
         .collect();
     db::upsert_rows(&mut pg, &rows).unwrap();
     let record = HistoryRecord {
-        booking_id: "TEST123".into(),
+        booking_id: "7123".into(),
         action: Action::Modify,
         outcome: "completed".into(),
         attempts: 1,
@@ -182,7 +183,7 @@ fn webhook_to_row_through_redis_and_postgres() {
     );
     let row = pg
         .client
-        .query_one("SELECT \"guestName\", \"numNights\", \"totalPersons\", \"basePrice\", \"arrivalDate\"::text FROM \"Booking\" WHERE \"bookingId\" = 'TEST123'", &[])
+        .query_one("SELECT \"guestName\", \"numNights\", \"totalPersons\", \"basePrice\", \"arrivalDate\"::text FROM \"Booking\" WHERE \"bookingId\" = '7123'", &[])
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "Test Guest");
     assert_eq!(row.get::<_, i32>(1), 2);

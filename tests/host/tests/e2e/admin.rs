@@ -223,4 +223,30 @@ fn the_token_is_checked_before_the_body_is_read_and_bodies_are_capped() {
     let reply = raw_exchange(&env, &chunked, &chunks);
     assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
     assert!(reply.contains("payload_too_large"), "{reply:?}");
+
+    // Normal bodies still work; a non-numeric id is refused before it is queued.
+    let client = reqwest::blocking::Client::new();
+    let enqueue = |body: &str| {
+        let response = client
+            .post(env.app.url("/api/admin/queues/jobs"))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().unwrap())
+    };
+    let (status, body) = enqueue(r#"{"bookingId":"TEST123"}"#);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_booking_id")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("whole number"),
+        "{body}"
+    );
+    let (status, body) = enqueue(r#"{"bookingId":"082279106"}"#);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["bookingId"], json!("82279106"), "{body}");
 }

@@ -120,6 +120,56 @@ fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
 }
 
 #[test]
+fn non_numeric_ids_are_acknowledged_but_never_queued_or_sent_to_beds24() {
+    let env = Env::start("textid");
+    let (status, body) = env.webhook(SEED_CURL, None);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["received"], json!(true), "{body}");
+    assert!(
+        body["skipped"]
+            .as_str()
+            .unwrap_or("")
+            .contains("whole number"),
+        "{body}"
+    );
+    assert!(body.get("queue").is_none(), "{body}");
+    let response = env.get_raw("/api/webhooks/beds24?bookid=TEST123&status=new", None);
+    assert_eq!(response.status().as_u16(), 202);
+    let mut redis = env.redis();
+    assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
+    assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 2);
+    let (status, reply) = env.admin_post("/api/admin/tick");
+    assert_eq!(status, 202, "{reply}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(env.mock.calls(mock_beds24::Endpoint::Bookings), 0);
+    let logs = env.app.log_text();
+    assert!(
+        logs.contains("\"bookingId\":\"TEST123\"") && logs.contains("whole number"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn float_and_zero_padded_ids_queue_the_booking_beds24_knows() {
+    let env = Env::start("floatid");
+    redis::cmd("SET")
+        .arg("b24:paused")
+        .arg("1")
+        .exec(&mut env.redis())
+        .unwrap();
+    for body in [
+        r#"{"booking":{"id":82279106.0}}"#,
+        r#"{"bookingId":"082279106"}"#,
+    ] {
+        let (status, reply) = env.webhook(body, None);
+        assert_eq!(status, 202, "{reply}");
+        assert_eq!(reply["bookingId"], json!("82279106"), "{reply}");
+    }
+    let due: Vec<String> = env.redis().zrange("b24:due", 0, -1).unwrap();
+    assert_eq!(due, ["82279106"]);
+}
+
+#[test]
 fn the_stored_job_record_holds_no_guest_data() {
     let env = Env::start("kvclean");
     // Paused: the record stays in the key-value store, as an orphan would.
