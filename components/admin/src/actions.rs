@@ -1,9 +1,9 @@
 //! Operator actions: tick, manual sync, retry / replay dead jobs, purge, pause and resume.
 
-use beds24_spin_glue::{config, job_records, log, now_ms, pg::SpinPg, respond, schema};
+use beds24_spin_glue::{config, job_records, log, pg::SpinPg, respond, schema};
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::logging::Level;
-use beds24_sync_core::queue::{Purge, Queue};
+use beds24_sync_core::queue::{Clock, Purge, Queue};
 use beds24_sync_core::{Action, BookingId};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
@@ -18,7 +18,7 @@ pub fn tick() -> Result<Response, ApiError> {
     schema::ensure(&mut pg).map_err(|e| store_down(&e))?;
     let mut queue = Queue::new(&mut redis);
     queue.publish_wakeup().map_err(|e| store_down(&e))?;
-    let stats = queue.stats(now_ms()).map_err(|e| store_down(&e))?;
+    let stats = queue.stats(Clock::Redis).map_err(|e| store_down(&e))?;
     Ok(respond::json(
         202,
         &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed}),
@@ -44,7 +44,7 @@ pub fn enqueue(body: &[u8]) -> Result<Response, ApiError> {
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     let outcome = queue
-        .enqueue_counted(&id, Action::Modify, now_ms(), "manual")
+        .enqueue_counted(&id, Action::Modify, Clock::Redis, "manual")
         .map_err(|e| store_down(&e))?;
     let _ = queue.publish_wakeup();
     Ok(respond::json(
@@ -59,7 +59,7 @@ pub fn retry(raw_id: &str) -> Result<Response, ApiError> {
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     match queue
-        .revive_dead(now_ms(), 0, Some(&id))
+        .revive_dead(Clock::Redis, 0, Some(&id))
         .map_err(|e| store_down(&e))?
     {
         0 => Err(ApiError::new(
@@ -86,7 +86,7 @@ pub fn replay(query: &str) -> Result<Response, ApiError> {
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     let replayed = queue
-        .revive_dead(now_ms(), since, None)
+        .revive_dead(Clock::Redis, since, None)
         .map_err(|e| store_down(&e))?;
     if replayed > 0 {
         let _ = queue.publish_wakeup();

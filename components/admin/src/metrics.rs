@@ -2,7 +2,6 @@
 
 use std::fmt::Write;
 
-
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::queue::{keys, Clock, Queue, QueueStats};

@@ -1,11 +1,11 @@
 //! Reading, authenticating and storing one webhook delivery.
 
-use beds24_spin_glue::{body::read_capped, config, log, now_ms, redis::SpinRedis, respond};
+use beds24_spin_glue::{body::read_capped, config, log, redis::SpinRedis, respond};
 use beds24_sync_core::auth::check_webhook;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::{rfc3339, Level};
-use beds24_sync_core::queue::{Enqueued, Queue};
+use beds24_sync_core::queue::{Clock, Enqueued, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -64,7 +64,7 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
             // down (a key-value call would hang for a minute) and wakes a worker in the
             // same round trip. Then the job record; the 202 comes only after both.
             let outcome = Queue::new(redis)
-                .enqueue(&job.booking_id, job.action, now_ms())
+                .enqueue(&job.booking_id, job.action, Clock::Redis)
                 .map_err(|e| unavailable(&e))?;
             let record =
                 serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;

@@ -60,7 +60,8 @@ pub struct BookingRow {
     pub bd_status: SyncState,
     pub charges: Value,
     pub payments: Value,
-    pub messages: Value,
+    /// `None` when the messages call failed: the upsert keeps the stored messages.
+    pub messages: Option<Value>,
     #[serde(rename = "infoItems")]
     pub info_items: Value,
     pub raw: Value,
@@ -84,7 +85,8 @@ pub enum MappingError {
 /// Everything the mapping needs besides the booking itself.
 pub struct MappingContext<'a> {
     pub property_names: &'a HashMap<String, String>,
-    pub messages: Vec<Value>,
+    /// The booking's messages, or `None` when Beds24 could not be asked for them.
+    pub messages: Option<Vec<Value>>,
     pub now: DateTime<Utc>,
     pub state: SyncState,
 }
@@ -160,7 +162,7 @@ pub fn map_booking(
         bd_status: ctx.state,
         charges: Value::Array(totals.charges),
         payments: Value::Array(totals.payments),
-        messages: Value::Array(ctx.messages),
+        messages: ctx.messages.map(Value::Array),
         info_items: object
             .get("infoItems")
             .filter(|v| v.is_array())

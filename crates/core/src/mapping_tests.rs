@@ -7,7 +7,7 @@ const MESSAGES: &str = include_str!("../tests/fixtures/messages-response.json");
 fn ctx(names: &HashMap<String, String>) -> MappingContext<'_> {
     MappingContext {
         property_names: names,
-        messages: vec![],
+        messages: Some(vec![]),
         now: "2026-02-15T10:08:00Z".parse().unwrap(),
         state: SyncState::Synced,
     }
@@ -23,7 +23,7 @@ fn maps_the_sample_booking_column_by_column() {
     let names = HashMap::from([("125517".to_owned(), "Casa Azul".to_owned())]);
     let messages: Value = serde_json::from_str(MESSAGES).unwrap();
     let mut context = ctx(&names);
-    context.messages = messages["data"].as_array().unwrap().clone();
+    context.messages = Some(messages["data"].as_array().unwrap().clone());
     let (row, anomalies) = map_booking(&sample(), context).unwrap();
     assert!(anomalies.is_empty(), "{anomalies:?}");
     assert_eq!(row.booking_id, "82279106");
@@ -48,7 +48,7 @@ fn maps_the_sample_booking_column_by_column() {
     assert_eq!(row.bd_status, SyncState::Synced);
     assert_eq!(row.charges.as_array().unwrap().len(), 3);
     assert_eq!(row.payments, json!([]));
-    assert_eq!(row.messages.as_array().unwrap().len(), 2);
+    assert_eq!(row.messages.unwrap().as_array().unwrap().len(), 2);
     assert_eq!(row.info_items, json!([]));
     assert_eq!(row.raw["id"], json!(82279106));
 }
