@@ -123,3 +123,30 @@ fn holds_stop_claims_and_leases_renew_and_a_lost_lease_keeps_its_rerun() {
     );
     assert_eq!(q.stats(60_000).unwrap().dead, 0);
 }
+
+#[test]
+fn a_legacy_non_numeric_job_ends_failed_instead_of_stalling_claims() {
+    let mut redis = NativeRedis::fresh(1);
+    // Queued by an older version, which took "TEST123" for an id.
+    redis
+        .execute(
+            "ZADD",
+            &["b24:due".into(), 1_000i64.into(), "TEST123".into()],
+        )
+        .unwrap();
+    redis
+        .execute(
+            "HSET",
+            &["b24:job:TEST123".into(), "state".into(), "waiting".into()],
+        )
+        .unwrap();
+    let mut q = Queue::new(&mut redis);
+    q.enqueue(&id("42"), Action::Modify, 1_000).unwrap();
+    let jobs = q.claim(&claim_opts(2_000)).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].booking_id.as_str(), "42");
+    let stats = q.stats(2_000).unwrap();
+    assert_eq!((stats.waiting, stats.failed), (0, 1));
+    let history = q.history(true, 10).unwrap();
+    assert!(format!("{history:?}").contains("TEST123"), "{history:?}");
+}

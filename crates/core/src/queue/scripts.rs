@@ -53,7 +53,9 @@ return 'queued'
 /// cannot take calls now; its expiry wakes a worker), clears the pending wake-up (work
 /// enqueued from now on publishes again) and claims up to `batch` due jobs; while paused
 /// or held the wake-up stays pending until its TTL, so webhooks wake a worker at most
-/// about once a second for nothing. Reply: flat [id, claim, attempts, action, …].
+/// about once a second for nothing. A due id that is not a Beds24 id (a whole number
+/// without leading zeros; left from an older version) ends failed instead of being
+/// claimed. Reply: flat [id, claim, attempts, action, …].
 pub const CLAIM: &str = with_clock!(
     r#"
 local due, active, dead, stats, paused, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -91,15 +93,26 @@ redis.call('DEL', KEYS[7])
 local out = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)) do
   local job = prefix .. 'job:' .. id
-  local claim = redis.call('INCR', prefix .. 'claimseq')
-  redis.call('ZREM', due, id)
-  redis.call('ZADD', active, now + lease, id)
-  redis.call('HSET', job, 'state', 'active', 'startedAt', now, 'claim', claim, 'rerun', 0, 'updatedAt', now)
-  redis.call('SET', prefix .. 'timer:lease:' .. id, 1, 'PX', lease + 50)
-  out[#out + 1] = id
-  out[#out + 1] = claim
-  out[#out + 1] = redis.call('HGET', job, 'attempts') or '0'
-  out[#out + 1] = redis.call('HGET', job, 'action') or 'MODIFY'
+  if not string.match(id, '^[1-9]%d*$') then
+    -- Queued before ids had to be Beds24's whole numbers: never sent to Beds24, and it
+    -- must not stall every claim. It ends failed, in the history.
+    redis.call('ZREM', due, id)
+    redis.call('DEL', job)
+    redis.call('HINCRBY', stats, 'failed', 1)
+    redis.call('LPUSH', failed, cjson.encode({bookingId = id, outcome = 'final', attempts = 0,
+      error = 'not a Beds24 booking id (Beds24 ids are whole numbers)', finishedAt = now}))
+    redis.call('LTRIM', failed, 0, failed_cap - 1)
+  else
+    local claim = redis.call('INCR', prefix .. 'claimseq')
+    redis.call('ZREM', due, id)
+    redis.call('ZADD', active, now + lease, id)
+    redis.call('HSET', job, 'state', 'active', 'startedAt', now, 'claim', claim, 'rerun', 0, 'updatedAt', now)
+    redis.call('SET', prefix .. 'timer:lease:' .. id, 1, 'PX', lease + 50)
+    out[#out + 1] = id
+    out[#out + 1] = claim
+    out[#out + 1] = redis.call('HGET', job, 'attempts') or '0'
+    out[#out + 1] = redis.call('HGET', job, 'action') or 'MODIFY'
+  end
 end
 return out
 "#
