@@ -249,12 +249,21 @@ mod tests {
         );
         // The shared window wins over what one answer said.
         assert!(matches!(
-            job_failure(ApiFailure::RateLimited("spent".into(), Some(3)), Some(41_500)),
-            Failure::RateLimited { retry_after_ms: 41_500, .. }
+            job_failure(
+                ApiFailure::RateLimited("spent".into(), Some(3)),
+                Some(41_500)
+            ),
+            Failure::RateLimited {
+                retry_after_ms: 41_500,
+                ..
+            }
         ));
         assert!(matches!(
             job_failure(ApiFailure::RateLimited("spent".into(), None), None),
-            Failure::RateLimited { retry_after_ms: 60_000, .. }
+            Failure::RateLimited {
+                retry_after_ms: 60_000,
+                ..
+            }
         ));
         for retry in [
             ApiFailure::Transient("HTTP 502".into()),
@@ -266,7 +275,10 @@ mod tests {
             ApiFailure::Unauthorized("token".into()),
             ApiFailure::Forbidden("scope".into()),
         ] {
-            assert!(matches!(job_failure(account, None), Failure::AccountBlocked(_)));
+            assert!(matches!(
+                job_failure(account, None),
+                Failure::AccountBlocked(_)
+            ));
         }
         assert!(matches!(
             job_failure(ApiFailure::BadRequest("id".into()), None),

@@ -170,9 +170,7 @@ fn webhook_to_row_through_redis_and_postgres() {
         error: None,
     };
     assert_eq!(
-        queue
-            .complete(&claimed[0], options.clock, &record)
-            .unwrap(),
+        queue.complete(&claimed[0], options.clock, &record).unwrap(),
         "completed"
     );
     let row = pg

@@ -30,7 +30,10 @@ async fn refresh_token_exchange_and_expiry() {
     let mock = MockBeds24::start().unwrap();
     mock.set_refresh_token("my-refresh", 1);
     let bad = get_with(&mock, "/authentication/token", &[("refreshToken", "wrong")]).await;
-    assert_eq!(bad.status, 400, "Beds24 answers a bad refresh token with 400");
+    assert_eq!(
+        bad.status, 400,
+        "Beds24 answers a bad refresh token with 400"
+    );
     let none = get_with(&mock, "/authentication/token", &[]).await;
     assert_eq!(none.status, 400);
 
