@@ -106,7 +106,9 @@ fn a_burst_of_webhooks_for_one_booking_costs_at_most_two_fetches() {
 #[test]
 fn a_job_whose_worker_died_completes_after_its_lease() {
     let config = AppConfig {
-        lease_seconds: "8".into(),
+        // Beds24 calls are bounded by a quarter of the lease (3 s here): the worker is
+        // killed while its call is still in flight.
+        lease_seconds: "12".into(),
         ..AppConfig::default()
     };
     let mut env = Env::start_with("lease", config.clone());
@@ -124,8 +126,12 @@ fn a_job_whose_worker_died_completes_after_its_lease() {
     env.app = App::start(&env.redis, &env.db, &env.mock, &config);
     // What the supervisor does after every start: expiry events fired while no worker
     // listened are lost, the tick sweeps whatever came due meanwhile.
-    assert_eq!(env.admin_post("/api/admin/tick").0, 202);
-    let row = env.wait_booking("5150", Duration::from_secs(20), |_| true);
+    // The supervisor then ticks periodically (scripts/run every 30 s), here every second.
+    let row = wait_for("row 5150", Duration::from_secs(45), || {
+        assert_eq!(env.admin_post("/api/admin/tick").0, 202);
+        std::thread::sleep(Duration::from_millis(1000));
+        env.booking("5150")
+    });
     assert_eq!(row["status"], json!("confirmed"));
     let stats = env.wait_idle(Duration::from_secs(10));
     assert_eq!(stats["totals"]["stalled"], json!(1), "{stats}");
