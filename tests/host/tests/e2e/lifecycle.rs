@@ -119,9 +119,15 @@ fn a_job_whose_worker_died_completes_after_its_lease() {
         Times::Once,
     );
     assert_eq!(env.webhook(r#"{"bookingId":5150}"#, None).0, 202);
-    wait_for("the job to be claimed", Duration::from_secs(10), || {
-        (env.stats()["active"] == json!(1)).then_some(())
-    });
+    // Killed while its (slow) Beds24 call is in flight.
+    wait_for(
+        "the job's fetch to be in flight",
+        Duration::from_secs(10),
+        || {
+            (env.stats()["active"] == json!(1) && env.mock.calls(Endpoint::Bookings) >= 1)
+                .then_some(())
+        },
+    );
     env.app.kill();
     env.app = App::start(&env.redis, &env.db, &env.mock, &config);
     // What the supervisor does after every start: expiry events fired while no worker
