@@ -160,10 +160,7 @@ impl App {
                     .arg("--from")
                     .arg(dir.path().join("spin.toml"))
                     .arg("--runtime-config-file")
-                    .arg(runtime_config.path())
-                    .args(["--log-dir", ""])
-                    .arg("--listen")
-                    .arg(format!("127.0.0.1:{}", beds24_testkit::free_port()));
+                    .arg(runtime_config.path());
                 command
             }
             _ => {
@@ -232,6 +229,14 @@ impl App {
             .stderr(Stdio::piped());
         for id in &config.components {
             command.args(["--component-id", id]);
+        }
+        if spin.is_some() {
+            // `spin up` hands its options to every trigger and the Redis trigger refuses
+            // `--listen`: the HTTP trigger reads its address from this variable too.
+            command.env(
+                "SPIN_HTTP_LISTEN_ADDR",
+                format!("127.0.0.1:{}", beds24_testkit::free_port()),
+            );
         }
         for (name, value) in &config.extra_env {
             command.env(format!("SPIN_VARIABLE_{name}"), value);
