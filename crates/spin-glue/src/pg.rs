@@ -31,12 +31,34 @@ fn store_error(e: PgError) -> StoreError {
                 table: extra("table"),
             }
         }
-        PgError::QueryFailed(QueryError::Text(text)) => StoreError::Protocol(text),
+        // Spin 4.0.2 answers a failed `query` this way: the Debug text of the structured
+        // error, message and row values included. Keep the SQLSTATE, drop the rest.
+        PgError::QueryFailed(QueryError::Text(text)) => match sqlstate_in(&text) {
+            Some(sqlstate) => StoreError::Rejected {
+                sqlstate,
+                constraint: None,
+                column: None,
+                table: None,
+            },
+            None if text.contains("DbError") => StoreError::Protocol(
+                "the database refused the statement (no readable SQLSTATE; details withheld)"
+                    .into(),
+            ),
+            None => StoreError::Protocol(text),
+        },
         PgError::BadParameter(text) | PgError::ValueConversionFailed(text) => {
             StoreError::Protocol(format!("parameter: {text}"))
         }
         PgError::Other(text) => StoreError::Other(text),
     }
+}
+
+/// The SQLSTATE in an error's Debug text (`code: SqlState(E22003)`), if any.
+fn sqlstate_in(text: &str) -> Option<String> {
+    const MARK: &str = "SqlState(E";
+    let start = text.find(MARK)? + MARK.len();
+    let code: String = text[start..].chars().take(5).collect();
+    (code.len() == 5 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
 }
 
 fn param(p: &SqlParam) -> ParameterValue {

@@ -66,7 +66,12 @@ impl pg::HostConnection for HostState {
         let client = &self.table.get(&c)?.0;
         let rows = match client.query(&statement, &param_refs(&params)).await {
             Ok(rows) => rows,
-            Err(e) => return Ok(Err(query_failed(e))),
+            // Spin 4.0.2's `query` hands a database error back as text: the Debug of the
+            // structured error (its message and the row's values included).
+            Err(e) => {
+                let text = format!("{:?}", query_failed(e));
+                return Ok(Err(Error::QueryFailed(QueryError::Text(text))));
+            }
         };
         if rows.is_empty() {
             return Err(zero_rows_trap(&statement));

@@ -132,10 +132,11 @@ fn a_token_without_the_personal_or_financial_scope_holds_the_queue() {
     env.mock.set_scopes(&["read:bookings", "read:properties"]);
     env.mock.booking_from_fixture(210u64, |_| {});
     assert_eq!(env.webhook(r#"{"bookingId":210}"#, None).0, 202);
-    let (status, ready) = crate::harness::wait_for("readiness red", WAIT, || {
+    let (status, ready) = crate::harness::wait_for("the token check red", WAIT, || {
         let (status, ready) = env.admin_get("/api/health/ready");
-        (status == 503).then_some((status, ready))
+        (ready["checks"]["beds24Token"]["status"] == json!("error")).then_some((status, ready))
     });
+    assert_eq!(status, 503, "{ready}");
     let reason = ready["checks"]["beds24Token"]["error"]
         .as_str()
         .unwrap()

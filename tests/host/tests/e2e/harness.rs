@@ -155,6 +155,9 @@ impl App {
         let mut command = match (&spin, &app_dir) {
             (Some(spin), Some(dir)) => {
                 let mut command = Command::new(spin);
+                // `spin up` runs each trigger as a child process: a group of its own lets
+                // `kill` end them all, as a crash or a supervisor's stop would.
+                std::os::unix::process::CommandExt::process_group(&mut command, 0);
                 command
                     .arg("up")
                     .arg("--from")
@@ -305,6 +308,10 @@ impl App {
     }
 
     pub fn kill(&mut self) {
+        if real_spin().is_some() {
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-9", "--", &group]).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
