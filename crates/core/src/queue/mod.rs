@@ -21,6 +21,7 @@ macro_rules! with_clock {
 
 mod admin;
 pub mod admin_scripts;
+mod hold;
 pub mod policy;
 pub mod scripts;
 mod stats;
@@ -378,64 +379,6 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             .iter()
             .map(|v| v.as_text().unwrap_or_default())
             .collect())
-    }
-
-    /// Renew the leases of jobs still held with their claims; returns, per job, whether
-    /// it still is (a job taken over by another worker must not be settled by this one).
-    pub fn extend_leases(
-        &mut self,
-        jobs: &[ClaimedJob],
-        clock: impl Into<Clock>,
-        lease_ms: i64,
-    ) -> Result<Vec<bool>, StoreError> {
-        if jobs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec![PREFIX.into(), clock.into().into(), lease_ms.into()];
-        for job in jobs {
-            args.push(job.booking_id.as_str().into());
-            args.push(job.claim.as_str().into());
-        }
-        let reply = self.eval(scripts::EXTEND, &[keys::ACTIVE], args)?;
-        Ok(reply.iter().map(|v| v.as_i64() == Some(1)).collect())
-    }
-
-    /// Stop claims for `for_ms` (the account or its credit window cannot take calls);
-    /// a later, longer hold is never shortened by a shorter one.
-    pub fn hold(&mut self, reason: &str, for_ms: i64) -> Result<(), StoreError> {
-        let current = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
-        if current.first().and_then(RedisValue::as_i64).unwrap_or(-2) >= for_ms {
-            return Ok(());
-        }
-        self.redis
-            .execute(
-                "SET",
-                &[
-                    keys::HOLD.into(),
-                    reason.into(),
-                    "PX".into(),
-                    for_ms.max(1).into(),
-                ],
-            )
-            .map(drop)
-    }
-
-    /// Lift a hold (a call went through).
-    pub fn release_hold(&mut self) -> Result<(), StoreError> {
-        self.redis.execute("DEL", &[keys::HOLD.into()]).map(drop)
-    }
-
-    /// The current hold, if any: why, and for how many more ms.
-    pub fn current_hold(&mut self) -> Result<Option<(String, i64)>, StoreError> {
-        let reason = self.redis.execute("GET", &[keys::HOLD.into()])?;
-        let Some(reason) = reason.first().and_then(RedisValue::as_text) else {
-            return Ok(None);
-        };
-        let ttl = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
-        Ok(Some((
-            reason,
-            ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0),
-        )))
     }
 
     /// Counts by state and the counters.
