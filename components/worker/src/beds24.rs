@@ -15,7 +15,7 @@ const TOKEN_KEY: &str = "b24:beds24:token";
 const TOKEN_LOCK: &str = "b24:beds24:token-lock";
 const CREDITS_KEY: &str = "b24:beds24:credits";
 /// Set while Beds24 rejects our token (read by the admin readiness check).
-pub const AUTH_FAILED_KEY: &str = "b24:beds24:auth-failed";
+const AUTH_FAILED_KEY: &str = "b24:beds24:auth-failed";
 /// Set for an hour once the token's scopes were found sufficient.
 const SCOPES_OK_KEY: &str = "b24:beds24:scopes-ok";
 const SCOPES_OK_TTL_S: i64 = 3600;
@@ -299,9 +299,11 @@ impl<'a> Client<'a> {
             return Ok(self.settings.long_life_token.clone());
         }
         if self.settings.refresh_token.is_empty() {
-            return Err(ApiFailure::Unauthorized(
+            let failure = ApiFailure::Unauthorized(
                 "no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into(),
-            ));
+            );
+            self.record_auth(&Err(failure.clone()));
+            return Err(failure);
         }
         let cached = self.redis.execute("GET", &[TOKEN_KEY.into()]).ok();
         if let Some(token) = cached

@@ -96,9 +96,13 @@ impl Run<'_> {
 
     /// The queue failure for a failed request; rate limits wait for the shared window.
     fn queue_failure(&mut self, failure: ApiFailure) -> Failure {
-        let window = Client::new(self.settings, self.redis)
-            .credits_wait_until()
-            .map(|until| until - now_ms());
+        // Only a rate limit waits for the shared window; other failures need no read.
+        let window = match failure {
+            ApiFailure::RateLimited(..) => Client::new(self.settings, self.redis)
+                .credits_wait_until()
+                .map(|until| until - now_ms()),
+            _ => None,
+        };
         beds24_sync_core::sync::job_failure(failure, window)
     }
 

@@ -3,10 +3,8 @@
 use beds24_spin_glue::{job_records, log, now_ms, redis::SpinRedis};
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::{decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue};
-use beds24_sync_core::store::RedisExec;
 use serde_json::json;
 
-use crate::beds24::AUTH_FAILED_KEY;
 use crate::settings::Settings;
 
 /// Best effort: a record left behind is overwritten by the booking's next webhook.
@@ -116,21 +114,14 @@ pub fn settle_failures(
 }
 
 /// Failures that no call can get past for a while hold every claim: a rejected account
-/// until the next recheck, a spent credit window until it resets. Readiness reports an
-/// account failure until a call goes through again.
+/// until the next recheck, a spent credit window until it resets.
 pub fn hold_for(redis: &mut SpinRedis, failure: &Failure) {
     let (reason, for_ms) = match failure {
-        Failure::AccountBlocked(message) => {
-            let since = beds24_sync_core::logging::rfc3339(chrono::Utc::now());
-            let _ = redis.execute(
-                "SET",
-                &[AUTH_FAILED_KEY.into(), format!("{since}: {message}").into()],
-            );
-            (
-                format!("Beds24 account unusable: {message}"),
-                policy::ACCOUNT_RECHECK.as_millis() as i64,
-            )
-        }
+        // (The client has already recorded why, for readiness.)
+        Failure::AccountBlocked(message) => (
+            format!("Beds24 account unusable: {message}"),
+            policy::ACCOUNT_RECHECK.as_millis() as i64,
+        ),
         Failure::RateLimited {
             retry_after_ms,
             reason,
