@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+/// The JSON body of every error answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorBody {
     /// Stable machine-readable code, e.g. `invalid_json`.
@@ -13,11 +14,15 @@ pub struct ErrorBody {
 /// A response the components render as-is: status plus JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// HTTP status, 4xx or 5xx.
     pub status: u16,
+    /// What the client reads.
     pub body: ErrorBody,
 }
 
 impl ApiError {
+    /// An answer with `status`, stable code `error` and a human-readable `message`. Call it
+    /// only from a `From<…> for ApiError` impl: an error type picks its status and code.
     pub fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -37,6 +42,7 @@ impl ApiError {
         )
     }
 
+    /// The body as JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(&self.body).expect("ErrorBody always serializes")
     }
