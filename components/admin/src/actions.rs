@@ -1,24 +1,77 @@
 //! Operator actions: tick, manual sync, retry / replay dead jobs, purge, pause and resume.
 
-use beds24_spin_glue::{config, job_records, log, pg::SpinPg, respond, schema};
+use beds24_spin_glue::config::{self, ConfigError};
+use beds24_spin_glue::redis::SpinRedis;
+use beds24_spin_glue::respond::{self, Unavailable};
+use beds24_spin_glue::{job_records, log, pg::SpinPg, schema};
+use beds24_sync_core::booking_id::BookingIdError;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::{Clock, Purge, Queue};
+use beds24_sync_core::store::StoreError;
 use beds24_sync_core::{Action, BookingId};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
-use crate::{redis, store_down};
+/// Why an operator action was refused or not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The body of a manual sync is not JSON.
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(#[from] serde_json::Error),
+    /// The body is JSON without a `bookingId`.
+    #[error("body must be {{\"bookingId\": <id>}}")]
+    InvalidBody,
+    /// The booking id (body or path) is not a Beds24 booking id.
+    #[error(transparent)]
+    InvalidBookingId(#[from] BookingIdError),
+    /// There is no dead job of this booking to retry.
+    #[error("booking {0} has no dead job")]
+    NoDeadJob(BookingId),
+    /// The path names nothing that can be purged.
+    #[error("can purge dead, completed or failed, not {0:?}")]
+    InvalidPurge(String),
+    /// `?since=` is neither RFC 3339 nor epoch milliseconds.
+    #[error("since must be RFC 3339 or epoch milliseconds: {0}")]
+    InvalidSince(#[from] chrono::ParseError),
+    /// A variable the action needs cannot be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Redis (or Postgres) cannot be used: nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        let (status, code) = match e {
+            ActionError::Config(e) => return e.into(),
+            ActionError::Store(e) => return Unavailable::from(e).into(),
+            ActionError::InvalidJson(_) => (400, "invalid_json"),
+            ActionError::InvalidBody => (400, "invalid_body"),
+            ActionError::InvalidBookingId(_) => (400, "invalid_booking_id"),
+            ActionError::NoDeadJob(_) => (404, "not_found"),
+            ActionError::InvalidPurge(_) => (400, "invalid_purge"),
+            ActionError::InvalidSince(_) => (400, "invalid_since"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+/// The queue's Redis.
+fn redis() -> Result<SpinRedis, ActionError> {
+    crate::redis()
+}
 
 /// Sweep on demand (cron, probes, after a restart): make sure the schema exists,
 /// then wake a worker, which claims every due job and every job whose lease ran out.
-pub fn tick() -> Result<Response, ApiError> {
+pub fn tick() -> Result<Response, ActionError> {
     let mut redis = redis()?;
-    let mut pg = SpinPg::open(&config::required("database_url")?).map_err(|e| store_down(&e))?;
-    schema::ensure(&mut pg).map_err(|e| store_down(&e))?;
+    let mut pg = SpinPg::open(&config::required("database_url")?)?;
+    schema::ensure(&mut pg)?;
     let mut queue = Queue::new(&mut redis);
-    queue.publish_wakeup().map_err(|e| store_down(&e))?;
-    let stats = queue.stats(Clock::Redis).map_err(|e| store_down(&e))?;
+    queue.publish_wakeup()?;
+    let stats = queue.stats(Clock::Redis)?;
     Ok(respond::json(
         202,
         &json!({"woken": true, "waiting": stats.waiting, "delayed": stats.delayed}),
@@ -26,26 +79,12 @@ pub fn tick() -> Result<Response, ApiError> {
 }
 
 /// `{"bookingId": …}` → a sync job, as if a webhook had come.
-pub fn enqueue(body: &[u8]) -> Result<Response, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_json",
-            format!("request body is not valid JSON: {e}"),
-        )
-    })?;
-    let id = value
-        .get("bookingId")
-        .ok_or_else(|| ApiError::new(400, "invalid_body", "body must be {\"bookingId\": <id>}"))
-        .and_then(|v| {
-            BookingId::from_json(v)
-                .map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))
-        })?;
+pub fn enqueue(body: &[u8]) -> Result<Response, ActionError> {
+    let value: Value = serde_json::from_slice(body)?;
+    let id = BookingId::from_json(value.get("bookingId").ok_or(ActionError::InvalidBody)?)?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    let outcome = queue
-        .enqueue_counted(&id, Action::Modify, Clock::Redis, "manual")
-        .map_err(|e| store_down(&e))?;
+    let outcome = queue.enqueue_counted(&id, Action::Modify, Clock::Redis, "manual")?;
     let _ = queue.publish_wakeup();
     Ok(respond::json(
         202,
@@ -53,20 +92,13 @@ pub fn enqueue(body: &[u8]) -> Result<Response, ApiError> {
     ))
 }
 
-pub fn retry(raw_id: &str) -> Result<Response, ApiError> {
-    let id = BookingId::parse(raw_id)
-        .map_err(|e| ApiError::new(400, "invalid_booking_id", e.to_string()))?;
+/// Put one booking's dead job back in the queue, due now (404 when it has none).
+pub fn retry(raw_id: &str) -> Result<Response, ActionError> {
+    let id = BookingId::parse(raw_id)?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    match queue
-        .revive_dead(Clock::Redis, 0, Some(&id))
-        .map_err(|e| store_down(&e))?
-    {
-        0 => Err(ApiError::new(
-            404,
-            "not_found",
-            format!("booking {id} has no dead job"),
-        )),
+    match queue.revive_dead(Clock::Redis, 0, Some(&id))? {
+        0 => Err(ActionError::NoDeadJob(id)),
         _ => {
             let _ = queue.publish_wakeup();
             Ok(respond::json(
@@ -78,16 +110,14 @@ pub fn retry(raw_id: &str) -> Result<Response, ApiError> {
 }
 
 /// Replay every dead job, or those dead since `?since=` (RFC 3339 or epoch ms).
-pub fn replay(query: &str) -> Result<Response, ApiError> {
+pub fn replay(query: &str) -> Result<Response, ActionError> {
     let since = url_param(query, "since")
         .map(|s| parse_time(&s))
         .transpose()?
         .unwrap_or(0);
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    let replayed = queue
-        .revive_dead(Clock::Redis, since, None)
-        .map_err(|e| store_down(&e))?;
+    let replayed = queue.revive_dead(Clock::Redis, since, None)?;
     if replayed > 0 {
         let _ = queue.publish_wakeup();
     }
@@ -97,22 +127,17 @@ pub fn replay(query: &str) -> Result<Response, ApiError> {
     ))
 }
 
-pub fn purge(what: &str) -> Result<Response, ApiError> {
-    let kind = Purge::parse(what).ok_or_else(|| {
-        ApiError::new(
-            400,
-            "invalid_purge",
-            format!("can purge dead, completed or failed, not {what:?}"),
-        )
-    })?;
+/// Empty the dead letters (and their job records), or the completed or failed history.
+pub fn purge(what: &str) -> Result<Response, ActionError> {
+    let kind = Purge::parse(what).ok_or_else(|| ActionError::InvalidPurge(what.to_owned()))?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     let purged = if kind == Purge::Dead {
-        let ids = queue.purge_dead().map_err(|e| store_down(&e))?;
+        let ids = queue.purge_dead()?;
         forget_job_records(&ids);
         ids.len() as i64
     } else {
-        queue.purge(kind).map_err(|e| store_down(&e))?
+        queue.purge(kind)?
     };
     Ok(respond::json(200, &json!({"purged": purged, "what": what})))
 }
@@ -125,36 +150,28 @@ fn forget_job_records(ids: &[BookingId]) {
         log(
             Level::Warn,
             "purged dead jobs but kept some job records",
-            &[("count", json!(ids.len())), ("error", json!(e))],
+            &[("count", json!(ids.len())), ("error", json!(e.to_string()))],
         );
     }
 }
 
-pub fn pause(paused: bool) -> Result<Response, ApiError> {
+/// Hold (`true`) or release (`false`) all claims; jobs keep queueing while paused.
+pub fn pause(paused: bool) -> Result<Response, ActionError> {
     let mut redis = redis()?;
-    Queue::new(&mut redis)
-        .set_paused(paused)
-        .map_err(|e| store_down(&e))?;
+    Queue::new(&mut redis).set_paused(paused)?;
     Ok(respond::json(200, &json!({"paused": paused})))
 }
 
+/// The first value of `name` in a URL query, percent-decoded.
 pub(crate) fn url_param(query: &str, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
 
-fn parse_time(text: &str) -> Result<i64, ApiError> {
+fn parse_time(text: &str) -> Result<i64, ActionError> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.timestamp_millis())
-        .map_err(|e| {
-            ApiError::new(
-                400,
-                "invalid_since",
-                format!("since must be RFC 3339 or epoch milliseconds: {e}"),
-            )
-        })
+    Ok(chrono::DateTime::parse_from_rfc3339(text)?.timestamp_millis())
 }

@@ -1,22 +1,49 @@
 //! Liveness (always cheap) and readiness (Redis, Postgres + migrations, Beds24 token configured).
 
-use beds24_spin_glue::{config, now_ms, pg::SpinPg, respond};
+use beds24_spin_glue::config::{self, ConfigError};
+use beds24_spin_glue::redis::SpinRedis;
+use beds24_spin_glue::respond::{self, Unavailable};
+use beds24_spin_glue::{now_ms, pg::SpinPg};
 use beds24_sync_core::db;
-use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::logging::rfc3339;
 use beds24_sync_core::queue::Queue;
-use beds24_sync_core::store::{RedisExec, RedisValue};
+use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
-pub fn liveness() -> Result<Response, ApiError> {
-    Ok(respond::json(
-        200,
-        &json!({"status": "ok", "timestamp": rfc3339(chrono::Utc::now())}),
-    ))
+/// Why one readiness check failed: its text is the check's `error` in the answer.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    /// A variable the check needs cannot be read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The queue's Redis could not be opened (worded as the other admin routes' 503).
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// A store answered with an error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The database lacks migrations this build needs.
+    #[error("migrations not applied: database at version {applied}, app needs {latest}")]
+    SchemaBehind { applied: i32, latest: i32 },
+    /// Neither Beds24 token variable is set.
+    #[error("no Beds24 token configured (beds24_token or beds24_write_refresh_token)")]
+    NoToken,
+    /// The worker saw Beds24 refuse the token and has not seen it accepted since.
+    #[error("Beds24 rejects the configured token (since {since})")]
+    TokenRejected { since: String },
 }
 
-pub fn readiness() -> Result<Response, ApiError> {
+/// The process answers: no store is asked.
+pub fn liveness() -> Response {
+    respond::json(
+        200,
+        &json!({"status": "ok", "timestamp": rfc3339(chrono::Utc::now())}),
+    )
+}
+
+/// Every check with its latency; 200 only when all pass, else 503 naming what failed.
+pub fn readiness() -> Response {
     let checks = json!({
         "redis": timed(check_redis),
         "postgres": timed(check_postgres),
@@ -30,55 +57,54 @@ pub fn readiness() -> Result<Response, ApiError> {
         "timestamp": rfc3339(chrono::Utc::now()),
         "checks": checks,
     });
-    Ok(respond::json(if ready { 200 } else { 503 }, &body))
+    respond::json(if ready { 200 } else { 503 }, &body)
 }
 
-fn timed(check: fn() -> Result<Value, String>) -> Value {
+fn timed(check: fn() -> Result<Value, CheckError>) -> Value {
     let started = now_ms();
     let mut out = match check() {
         Ok(details) => json!({"status": "ok", "details": details}),
-        Err(error) => json!({"status": "error", "error": error}),
+        Err(error) => json!({"status": "error", "error": error.to_string()}),
     };
     out["latencyMs"] = json!(now_ms() - started);
     out
 }
 
-fn check_redis() -> Result<Value, String> {
-    let mut redis = crate::redis().map_err(|e| e.body.message)?;
-    Queue::new(&mut redis).ping().map_err(|e| e.to_string())?;
+/// The queue's Redis; failing to open it reads as the 503 of the other routes.
+fn redis() -> Result<SpinRedis, CheckError> {
+    crate::redis().map_err(|e| match e {
+        CheckError::Store(e) => CheckError::Unavailable(e.into()),
+        other => other,
+    })
+}
+
+fn check_redis() -> Result<Value, CheckError> {
+    let mut redis = redis()?;
+    Queue::new(&mut redis).ping()?;
     Ok(Value::Null)
 }
 
-fn check_postgres() -> Result<Value, String> {
-    let url = config::required("database_url").map_err(|e| e.body.message)?;
-    let mut pg = SpinPg::open(&url).map_err(|e| e.to_string())?;
-    let applied = db::applied_version(&mut pg).map_err(|e| e.to_string())?;
+fn check_postgres() -> Result<Value, CheckError> {
+    let mut pg = SpinPg::open(&config::required("database_url")?)?;
+    let applied = db::applied_version(&mut pg)?;
     let latest = db::latest_version();
     if applied < latest {
-        return Err(format!(
-            "migrations not applied: database at version {applied}, app needs {latest}"
-        ));
+        return Err(CheckError::SchemaBehind { applied, latest });
     }
     Ok(json!({"schemaVersion": applied}))
 }
 
-fn check_token() -> Result<Value, String> {
+fn check_token() -> Result<Value, CheckError> {
     let long_life = !config::optional("beds24_token").is_empty();
     let refresh = !config::optional("beds24_refresh_token").is_empty();
     if !long_life && !refresh {
-        return Err(
-            "no Beds24 token configured (beds24_token or beds24_write_refresh_token)".into(),
-        );
+        return Err(CheckError::NoToken);
     }
     // Set by the worker while Beds24 rejects the token, cleared by its next accepted call.
-    let mut redis = crate::redis().map_err(|e| e.body.message)?;
-    let rejected = redis
-        .execute("GET", &["b24:beds24:auth-failed".into()])
-        .map_err(|e| e.to_string())?;
+    let mut redis = redis()?;
+    let rejected = redis.execute("GET", &["b24:beds24:auth-failed".into()])?;
     if let Some(since) = rejected.first().and_then(RedisValue::as_text) {
-        return Err(format!(
-            "Beds24 rejects the configured token (since {since})"
-        ));
+        return Err(CheckError::TokenRejected { since });
     }
     Ok(json!({"kind": if long_life { "long-life" } else { "refresh" }}))
 }

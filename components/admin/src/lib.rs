@@ -5,10 +5,12 @@ mod health;
 mod jobs;
 mod metrics;
 
-use beds24_spin_glue::{body::read_capped, config, redis::SpinRedis, respond, send::send};
+use beds24_spin_glue::config::{self, ConfigError};
+use beds24_spin_glue::{body::read_capped, redis::SpinRedis, respond, send::send};
 use beds24_sync_core::auth::check_admin;
 use beds24_sync_core::error_body::ApiError;
-use http::uri::PathAndQuery;
+use beds24_sync_core::store::StoreError;
+use http::uri::{InvalidUri, PathAndQuery};
 use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -27,55 +29,73 @@ async fn handle(request: IncomingRequest, out: ResponseOutparam) {
     send(out, response);
 }
 
+/// What the router itself refuses, before any route runs.
+#[derive(Debug, thiserror::Error)]
+enum RouteError {
+    /// The request target is not a path and query we can read.
+    #[error("unreadable request target: {0}")]
+    UnreadableTarget(#[from] InvalidUri),
+    /// The path is served, but not with this method.
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+    /// No route has this path.
+    #[error("no admin route {method} {path}")]
+    NotFound { method: String, path: String },
+}
+
+impl From<RouteError> for ApiError {
+    fn from(e: RouteError) -> Self {
+        let (status, code) = match &e {
+            RouteError::UnreadableTarget(_) => (400, "invalid_request"),
+            RouteError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
+            RouteError::NotFound { .. } => (404, "not_found"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
 /// Route on the head alone: the token is checked before any body byte is read, and
 /// only the one route that takes a body reads it, under [`MAX_BODY_BYTES`].
 async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
     let target = request.path_with_query().unwrap_or_default();
-    let target: PathAndQuery = target.parse().map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_request",
-            format!("unreadable request target: {e}"),
-        )
-    })?;
+    let target: PathAndQuery = target.parse().map_err(RouteError::from)?;
     let path = target.path().trim_end_matches('/');
     let query = target.query().unwrap_or_default();
     let method = request.method();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (&method, segments.as_slice()) {
         (Method::Get | Method::Head, ["api", "health"]) if !is_ready_query(query) => {
-            return health::liveness()
+            return Ok(health::liveness())
         }
         (Method::Get, ["api", "admin", "queues", "ui"]) => return Ok(html(DASHBOARD)),
         _ => {}
     }
     authorize(&request)?;
     match (&method, segments.as_slice()) {
-        (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => health::readiness(),
-        (Method::Get, ["metrics"]) => metrics::render(),
-        (Method::Post, ["api", "admin", "tick"]) => actions::tick(),
-        (Method::Get, ["api", "admin", "queues", "stats"]) => jobs::stats(),
-        (Method::Get, ["api", "admin", "queues", "dead"]) => jobs::dead(),
-        (Method::Get, ["api", "admin", "queues", "history"]) => jobs::history(query),
-        (Method::Get, ["api", "admin", "queues", "jobs", id]) => jobs::detail(id),
-        (Method::Post, ["api", "admin", "queues", "jobs"]) => {
-            actions::enqueue(&read_capped(request, MAX_BODY_BYTES).await?)
+        (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => Ok(health::readiness()),
+        (Method::Get, ["metrics"]) => Ok(metrics::render()?),
+        (Method::Post, ["api", "admin", "tick"]) => Ok(actions::tick()?),
+        (Method::Get, ["api", "admin", "queues", "stats"]) => Ok(jobs::stats()?),
+        (Method::Get, ["api", "admin", "queues", "dead"]) => Ok(jobs::dead()?),
+        (Method::Get, ["api", "admin", "queues", "history"]) => Ok(jobs::history(query)?),
+        (Method::Get, ["api", "admin", "queues", "jobs", id]) => Ok(jobs::detail(id)?),
+        (Method::Post, ["api", "admin", "queues", "jobs"]) => Ok(actions::enqueue(
+            &read_capped(request, MAX_BODY_BYTES).await?,
+        )?),
+        (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => Ok(actions::retry(id)?),
+        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => Ok(actions::replay(query)?),
+        (Method::Post, ["api", "admin", "queues", "purge", what]) => Ok(actions::purge(what)?),
+        (Method::Post, ["api", "admin", "queues", "pause"]) => Ok(actions::pause(true)?),
+        (Method::Post, ["api", "admin", "queues", "resume"]) => Ok(actions::pause(false)?),
+        _ => {
+            let (method, path) = (method.to_string(), path.to_owned());
+            Err(if known_path(&segments) {
+                RouteError::MethodNotAllowed { method, path }
+            } else {
+                RouteError::NotFound { method, path }
+            }
+            .into())
         }
-        (Method::Post, ["api", "admin", "queues", "dead", id, "retry"]) => actions::retry(id),
-        (Method::Post, ["api", "admin", "queues", "dead", "replay"]) => actions::replay(query),
-        (Method::Post, ["api", "admin", "queues", "purge", what]) => actions::purge(what),
-        (Method::Post, ["api", "admin", "queues", "pause"]) => actions::pause(true),
-        (Method::Post, ["api", "admin", "queues", "resume"]) => actions::pause(false),
-        _ if known_path(&segments) => Err(ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{method} is not allowed on {path}"),
-        )),
-        _ => Err(ApiError::new(
-            404,
-            "not_found",
-            format!("no admin route {method} {path}"),
-        )),
     }
 }
 
@@ -112,12 +132,9 @@ fn authorize(request: &IncomingRequest) -> Result<(), ApiError> {
     Ok(check_admin(header, config::setting("admin_token"))?)
 }
 
-pub(crate) fn redis() -> Result<SpinRedis, ApiError> {
-    SpinRedis::open(&config::required("redis_url")?).map_err(|e| store_down(&e))
-}
-
-pub(crate) fn store_down(e: &dyn std::fmt::Display) -> ApiError {
-    respond::unavailable(&e.to_string())
+/// The queue's Redis, in the caller's error type: its URL variable, then the connection.
+pub(crate) fn redis<E: From<ConfigError> + From<StoreError>>() -> Result<SpinRedis, E> {
+    Ok(SpinRedis::open(&config::required("redis_url")?)?)
 }
 
 fn html(page: &'static str) -> Response {

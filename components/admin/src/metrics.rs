@@ -2,7 +2,6 @@
 
 use std::fmt::Write;
 
-use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::queue::{keys, Clock, Queue, QueueStats};
 use beds24_sync_core::store::{RedisExec, RedisValue};
@@ -11,11 +10,12 @@ use spin_sdk::http::Response;
 
 use beds24_spin_glue::redis::SpinRedis;
 
-pub fn render() -> Result<Response, ApiError> {
-    let mut redis = crate::redis()?;
-    let stats = Queue::new(&mut redis)
-        .stats(Clock::Redis)
-        .map_err(|e| crate::store_down(&e))?;
+use crate::jobs::JobsError;
+
+/// `/metrics`: the Prometheus text exposition.
+pub fn render() -> Result<Response, JobsError> {
+    let mut redis = crate::redis::<JobsError>()?;
+    let stats = Queue::new(&mut redis).stats(Clock::Redis)?;
     let credits = credits(&mut redis);
     let text = exposition(&stats, credits);
     Ok(Response::builder()
@@ -160,6 +160,7 @@ fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
     samples
 }
 
+/// Beds24 credits left in the window, as the worker last saw them.
 pub fn credits(redis: &mut SpinRedis) -> Option<f64> {
     let reply = redis
         .execute("HGET", &["b24:beds24:credits".into(), "remaining".into()])

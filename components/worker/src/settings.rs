@@ -24,7 +24,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn load() -> anyhow::Result<Self> {
-        let get = |name: &str| config::required(name).map_err(|e| anyhow::anyhow!(e.body.message));
+        let get = |name: &str| config::required(name).map_err(|e| anyhow::anyhow!(e));
         let schedule_text = config::optional("retry_delays");
         let schedule = if schedule_text.is_empty() {
             RetrySchedule::default()
