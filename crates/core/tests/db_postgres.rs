@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use beds24_sync_core::mapping::{map_booking, MappingContext, SyncState};
-use beds24_sync_core::queue::{ClaimOptions, HistoryRecord, Queue};
+use beds24_sync_core::queue::{ClaimOptions, Completion, Counter, HistoryRecord, Queue};
 use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
 use beds24_sync_core::webhook::{parse_delivery, Delivery};
-use beds24_sync_core::{db, Action};
+use beds24_sync_core::{db, Action, BookingId};
 use beds24_testkit::{NativePg, NativeRedis};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -16,6 +16,10 @@ const BOOKINGS: &str = include_str!("fixtures/bookings-response.json");
 
 fn sample() -> Value {
     serde_json::from_str::<Value>(BOOKINGS).unwrap()["data"][0].clone()
+}
+
+fn id(s: &str) -> BookingId {
+    BookingId::parse(s).unwrap()
 }
 
 fn row_for(booking: &Value, state: SyncState) -> beds24_sync_core::mapping::BookingRow {
@@ -51,7 +55,7 @@ fn upsert_inserts_then_updates_the_same_row() {
     let mut booking = sample();
     assert_eq!(
         db::upsert_rows(&mut pg, &[row_for(&booking, SyncState::Synced)]).unwrap(),
-        vec!["82279106"]
+        vec![id("82279106")]
     );
     booking["status"] = json!("cancelled");
     booking["modifiedTime"] = json!("2026-02-16T08:00:00Z");
@@ -96,7 +100,7 @@ fn missing_bookings_are_marked_not_invented() {
     db::migrate(&mut pg).unwrap();
     db::upsert_rows(&mut pg, &[row_for(&sample(), SyncState::Synced)]).unwrap();
     assert_eq!(
-        db::mark_missing(&mut pg, &["82279106".into(), "404404".into()]).unwrap(),
+        db::mark_missing(&mut pg, &[id("82279106"), id("404404")]).unwrap(),
         1
     );
     let rows = pg
@@ -105,14 +109,14 @@ fn missing_bookings_are_marked_not_invented() {
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].get::<_, String>(1), "missing");
-    let stored = db::booking_json(&mut pg, "82279106").unwrap().unwrap();
+    let stored = db::booking_json(&mut pg, &id("82279106")).unwrap().unwrap();
     assert_eq!(stored["BDStatus"], json!("missing"));
-    assert_eq!(db::booking_json(&mut pg, "404404").unwrap(), None);
+    assert_eq!(db::booking_json(&mut pg, &id("404404")).unwrap(), None);
 }
 
 #[test]
 fn webhook_to_row_through_redis_and_postgres() {
-    let mut redis = NativeRedis::fresh(9);
+    let (mut redis, keys) = NativeRedis::isolated("flow");
     let mut pg = NativePg::fresh("flow");
     db::migrate(&mut pg).unwrap();
     let body =
@@ -121,7 +125,7 @@ fn webhook_to_row_through_redis_and_postgres() {
     let Delivery::Job(job) = parse_delivery("POST", "", body, now).unwrap().remove(0) else {
         panic!("skipped")
     };
-    let mut queue = Queue::new(&mut redis);
+    let mut queue = Queue::with_keys(&mut redis, keys);
     queue
         .enqueue(&job.booking_id, job.action, now.timestamp_millis())
         .unwrap();
@@ -160,9 +164,9 @@ fn webhook_to_row_through_redis_and_postgres() {
         .collect();
     db::upsert_rows(&mut pg, &rows).unwrap();
     let record = HistoryRecord {
-        booking_id: "7123".into(),
+        booking_id: id("7123"),
         action: Action::Modify,
-        outcome: "completed".into(),
+        outcome: Completion::Completed.as_str(),
         attempts: 1,
         started_at: 0,
         finished_at: 0,
@@ -171,7 +175,7 @@ fn webhook_to_row_through_redis_and_postgres() {
     };
     assert_eq!(
         queue.complete(&claimed[0], options.clock, &record).unwrap(),
-        "completed"
+        Completion::Completed
     );
     let row = pg
         .client
@@ -182,5 +186,11 @@ fn webhook_to_row_through_redis_and_postgres() {
     assert_eq!(row.get::<_, i32>(2), 3);
     assert_eq!(row.get::<_, Decimal>(3), Decimal::from(150));
     assert_eq!(row.get::<_, String>(4), "2025-08-20");
-    assert_eq!(queue.stats(options.clock).unwrap().total("processed"), 1);
+    assert_eq!(
+        queue
+            .stats(options.clock)
+            .unwrap()
+            .total(Counter::Processed),
+        1
+    );
 }

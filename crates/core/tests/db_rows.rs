@@ -37,12 +37,18 @@ fn migrated(tag: &str) -> NativePg {
     pg
 }
 
-fn stored(pg: &mut NativePg, id: &str) -> Value {
-    db::booking_json(pg, id).unwrap().expect("a stored row")
+fn id(s: &str) -> BookingId {
+    BookingId::parse(s).unwrap()
 }
 
-fn ids(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+fn stored(pg: &mut NativePg, booking: &str) -> Value {
+    db::booking_json(pg, &id(booking))
+        .unwrap()
+        .expect("a stored row")
+}
+
+fn ids(list: &[&str]) -> Vec<BookingId> {
+    list.iter().map(|s| id(s)).collect()
 }
 
 #[test]
@@ -64,7 +70,7 @@ fn every_query_returns_a_row_in_every_state() {
     db::migrate(&mut pg).unwrap();
     assert_eq!(db::applied_version(&mut pg).unwrap(), db::latest_version());
     // No row for the booking; an empty batch; a batch of nothing but stale rows.
-    assert_eq!(db::booking_json(&mut pg, "404404").unwrap(), None);
+    assert_eq!(db::booking_json(&mut pg, &id("404404")).unwrap(), None);
     assert!(db::upsert_rows(&mut pg, &[]).unwrap().is_empty());
     let newer = row("7001", Some("2026-02-16T08:00:00Z"));
     assert_eq!(db::upsert_rows(&mut pg, &[newer]).unwrap(), ids(&["7001"]));
@@ -169,18 +175,15 @@ fn a_refused_row_is_isolated_and_reported_without_guest_data() {
     let written: Vec<&str> = report.written.iter().map(BookingId::as_str).collect();
     assert_eq!(written, ["7010", "7011", "7012", "7013", "7015", "7016"]);
     assert_eq!(report.rejected.len(), 1, "{report:?}");
-    let (id, reason) = &report.rejected[0];
-    assert_eq!(id.as_str(), "7014");
+    let (rejected, reason) = &report.rejected[0];
+    assert_eq!(rejected, &id("7014"));
     assert!(reason.contains("22003"), "{reason}");
     assert!(
         !reason.contains("Secretguest") && !reason.contains("3000000000"),
         "{reason}"
     );
-    assert_eq!(
-        report.rejection(&BookingId::parse("7014").unwrap()),
-        Some(reason.as_str())
-    );
-    assert_eq!(db::booking_json(&mut pg, "7014").unwrap(), None);
+    assert_eq!(report.rejection(&id("7014")), Some(reason.as_str()));
+    assert_eq!(db::booking_json(&mut pg, &id("7014")).unwrap(), None);
     assert_eq!(stored(&mut pg, "7016")["guestName"], json!(GUEST));
 }
 

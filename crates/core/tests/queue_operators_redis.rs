@@ -2,40 +2,55 @@
 
 mod common;
 
-use beds24_sync_core::queue::{Decision, Enqueued, Queue};
+use beds24_sync_core::queue::{Counter, Decision, Enqueued, JobState, Queue};
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::Action;
 use beds24_testkit::NativeRedis;
-use common::{claim_opts, id, record};
+use common::{claim_opts, failed, id, job};
+use serde_json::json;
 
 #[test]
 fn a_new_webhook_revives_a_dead_job() {
-    let mut redis = NativeRedis::fresh(8);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("revive");
+    let mut q = Queue::with_keys(&mut redis, keys);
     q.enqueue(&id("4"), Action::Modify, 0).unwrap();
-    let job = q.claim(&claim_opts(0)).unwrap().remove(0);
-    q.fail(&job, 0, Decision::Dead, "boom", &record("4", "dead"))
-        .unwrap();
+    let claimed = q.claim(&claim_opts(0)).unwrap().remove(0);
+    q.fail(
+        &claimed,
+        0,
+        Decision::Dead,
+        "boom",
+        &failed("4", Decision::Dead),
+    )
+    .unwrap();
     assert_eq!(q.stats(1).unwrap().dead, 1);
+    assert_eq!(job(&mut q, "4").map(|j| j.state), Some(JobState::Dead));
     assert_eq!(
         q.enqueue(&id("4"), Action::Modify, 10).unwrap(),
         Enqueued::Queued
     );
     let stats = q.stats(10).unwrap();
     assert_eq!((stats.dead, stats.waiting), (0, 1));
+    assert_eq!(job(&mut q, "4").map(|j| j.state), Some(JobState::Waiting));
     assert_eq!(q.claim(&claim_opts(10)).unwrap()[0].attempts, 0);
 }
 
 #[test]
 fn operators_can_revive_purge_and_pause() {
     use beds24_sync_core::queue::Purge;
-    let mut redis = NativeRedis::fresh(10);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("operators");
+    let mut q = Queue::with_keys(&mut redis, keys);
     for (n, at) in [("11", 100), ("12", 200), ("13", 300)] {
         q.enqueue(&id(n), Action::Modify, at).unwrap();
-        let job = q.claim(&claim_opts(at)).unwrap().remove(0);
-        q.fail(&job, at, Decision::Dead, "boom", &record(n, "dead"))
-            .unwrap();
+        let claimed = q.claim(&claim_opts(at)).unwrap().remove(0);
+        q.fail(
+            &claimed,
+            at,
+            Decision::Dead,
+            "boom",
+            &failed(n, Decision::Dead),
+        )
+        .unwrap();
     }
     assert_eq!(
         q.dead_jobs(10)
@@ -45,8 +60,12 @@ fn operators_can_revive_purge_and_pause() {
             .collect::<Vec<_>>(),
         ["13", "12", "11"]
     );
-    let fields = q.job_fields(&id("13")).unwrap();
-    assert!(fields["log"].contains("\"outcome\":\"dead\""), "{fields:?}");
+    let dead = job(&mut q, "13").expect("a dead job keeps its record");
+    assert_eq!(
+        dead.timeline.last().map(|r| &r["outcome"]),
+        Some(&json!(Decision::Dead.mode())),
+        "{dead:?}"
+    );
     assert_eq!(q.revive_dead(400, 0, Some(&id("11"))).unwrap(), 1);
     assert_eq!(q.revive_dead(400, 0, Some(&id("99"))).unwrap(), 0);
     assert_eq!(
@@ -56,7 +75,7 @@ fn operators_can_revive_purge_and_pause() {
     );
     let stats = q.stats(400).unwrap();
     assert_eq!(
-        (stats.dead, stats.waiting, stats.total("replayed")),
+        (stats.dead, stats.waiting, stats.total(Counter::Replayed)),
         (1, 2, 2)
     );
     q.set_paused(true).unwrap();
@@ -68,15 +87,15 @@ fn operators_can_revive_purge_and_pause() {
     q.set_paused(false).unwrap();
     assert_eq!(q.claim(&claim_opts(500)).unwrap().len(), 2);
     assert_eq!(q.purge_dead().unwrap(), vec![id("12")]);
-    assert!(q.job_fields(&id("12")).unwrap().is_empty());
+    assert_eq!(job(&mut q, "12"), None);
     assert_eq!(q.purge(Purge::Failed).unwrap(), 3);
     assert_eq!(q.history(true, 10).unwrap().len(), 0);
 }
 
 #[test]
 fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
-    let mut redis = NativeRedis::fresh(11);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("wakeup");
+    let mut q = Queue::with_keys(&mut redis, keys.clone());
     assert!(!q.wake_pending().unwrap());
     q.enqueue(&id("1"), Action::Modify, 0).unwrap();
     assert!(
@@ -92,7 +111,9 @@ fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
     );
     q.enqueue(&id("3"), Action::Modify, 1).unwrap();
     assert!(q.wake_pending().unwrap());
-    let ttl = redis.execute("PTTL", &["b24:wake-pending".into()]).unwrap()[0]
+    let ttl = redis
+        .execute("PTTL", &[keys.wake_pending().into()])
+        .unwrap()[0]
         .as_i64()
         .unwrap();
     assert!(
@@ -103,8 +124,8 @@ fn a_burst_publishes_one_wake_up_until_a_worker_claims() {
 
 #[test]
 fn while_paused_a_claim_leaves_the_wake_up_pending() {
-    let mut redis = NativeRedis::fresh(13);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("pausedwake");
+    let mut q = Queue::with_keys(&mut redis, keys);
     q.set_paused(true).unwrap();
     q.enqueue(&id("1"), Action::Modify, 0).unwrap();
     assert!(q.wake_pending().unwrap());

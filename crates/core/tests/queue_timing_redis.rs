@@ -3,12 +3,12 @@
 mod common;
 
 use beds24_sync_core::queue::{
-    decide, ClaimOptions, Clock, Enqueued, Failure, Queue, RetrySchedule,
+    decide, ClaimOptions, Clock, Enqueued, Failure, JobState, Queue, RetrySchedule, Settled,
 };
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::Action;
 use beds24_testkit::NativeRedis;
-use common::{claim_opts, id, record};
+use common::{claim_opts, failed, id};
 
 fn redis_now(redis: &mut NativeRedis) -> i64 {
     let t = redis.execute("TIME", &[]).unwrap();
@@ -17,8 +17,8 @@ fn redis_now(redis: &mut NativeRedis) -> i64 {
 
 #[test]
 fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
-    let mut redis = NativeRedis::fresh(14);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("redisclock");
+    let mut q = Queue::with_keys(&mut redis, keys.clone());
     for n in 1..=5 {
         q.enqueue(&id(&n.to_string()), Action::Modify, Clock::Redis)
             .unwrap();
@@ -40,7 +40,7 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
     let decision = decide(&RetrySchedule::default(), 0, &limited, 0.5);
     let records: Vec<_> = jobs
         .iter()
-        .map(|j| record(j.booking_id.as_str(), "delay"))
+        .map(|j| failed(j.booking_id.as_str(), decision))
         .collect();
     let batch: Vec<_> = jobs
         .iter()
@@ -48,12 +48,12 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
         .map(|(job, rec)| (job, decision, "credits spent", rec))
         .collect();
     let verdicts = q.fail_many(&batch, Clock::Redis).unwrap();
-    assert_eq!(verdicts, vec!["delay"; 5]);
+    assert_eq!(verdicts, vec![Settled::Delay; 5]);
     let mut due_times = Vec::new();
-    for job in &jobs {
-        let fields = q.job_fields(&job.booking_id).unwrap();
-        assert_eq!(fields["attempts"], "0");
-        due_times.push(fields["dueAt"].parse::<i64>().unwrap());
+    for claimed in &jobs {
+        let job = q.job(&claimed.booking_id).unwrap().expect("a delayed job");
+        assert_eq!((job.state, job.attempts), (JobState::Delayed, 0));
+        due_times.push(job.due_at.expect("a due time"));
     }
     due_times.dedup();
     assert_eq!(due_times.len(), 1, "one shared due time: {due_times:?}");
@@ -63,7 +63,7 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
         (1_200..=2_300).contains(&(due_times[0] - now)),
         "{due_times:?} vs {now}"
     );
-    let mut q = Queue::new(&mut redis);
+    let mut q = Queue::with_keys(&mut redis, keys);
     assert!(q.claim(&options).unwrap().is_empty(), "not due yet");
     std::thread::sleep(std::time::Duration::from_millis(
         (due_times[0] - now + 50) as u64,
@@ -77,8 +77,8 @@ fn queue_times_come_from_redis_and_rate_limited_jobs_come_due_together() {
 
 #[test]
 fn holds_stop_claims_and_leases_renew_and_a_lost_lease_keeps_its_rerun() {
-    let mut redis = NativeRedis::fresh(15);
-    let mut q = Queue::new(&mut redis);
+    let (mut redis, keys) = NativeRedis::isolated("holds");
+    let mut q = Queue::with_keys(&mut redis, keys);
     q.enqueue(&id("1"), Action::Modify, 1_000).unwrap();
     // Held: nothing is claimed, and a longer hold is never shortened.
     q.hold("Beds24 account unusable: token rejected", 60_000)
@@ -126,21 +126,27 @@ fn holds_stop_claims_and_leases_renew_and_a_lost_lease_keeps_its_rerun() {
 
 #[test]
 fn a_legacy_non_numeric_job_ends_failed_instead_of_stalling_claims() {
-    let mut redis = NativeRedis::fresh(1);
-    // Queued by an older version, which took "TEST123" for an id.
+    let (mut redis, keys) = NativeRedis::isolated("legacyid");
+    // Queued by an older version, which took "TEST123" for an id (`Keys::job` takes
+    // only real ids, so the legacy job key is spelled out under the prefix).
     redis
         .execute(
             "ZADD",
-            &["b24:due".into(), 1_000i64.into(), "TEST123".into()],
+            &[keys.due().into(), 1_000i64.into(), "TEST123".into()],
         )
         .unwrap();
+    let legacy_job = format!("{}job:TEST123", keys.prefix());
     redis
         .execute(
             "HSET",
-            &["b24:job:TEST123".into(), "state".into(), "waiting".into()],
+            &[
+                legacy_job.into(),
+                "state".into(),
+                JobState::Waiting.as_str().into(),
+            ],
         )
         .unwrap();
-    let mut q = Queue::new(&mut redis);
+    let mut q = Queue::with_keys(&mut redis, keys);
     q.enqueue(&id("42"), Action::Modify, 1_000).unwrap();
     let jobs = q.claim(&claim_opts(2_000)).unwrap();
     assert_eq!(jobs.len(), 1);

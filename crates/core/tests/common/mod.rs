@@ -1,6 +1,9 @@
 //! Helpers shared by the queue's integration tests against a real Redis.
 
-use beds24_sync_core::queue::{ClaimOptions, HistoryRecord};
+#![allow(dead_code)]
+
+use beds24_sync_core::queue::{ClaimOptions, Completion, Decision, HistoryRecord, JobView, Queue};
+use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::{Action, BookingId};
 
 pub fn id(s: &str) -> BookingId {
@@ -17,15 +20,30 @@ pub fn claim_opts(now_ms: i64) -> ClaimOptions {
     }
 }
 
-pub fn record(job_id: &str, outcome: &str) -> HistoryRecord {
+fn record(job_id: &str, outcome: &'static str) -> HistoryRecord {
     HistoryRecord {
-        booking_id: job_id.into(),
+        booking_id: id(job_id),
         action: Action::Modify,
-        outcome: outcome.into(),
+        outcome,
         attempts: 1,
         started_at: 0,
         finished_at: 1,
         duration_ms: 1,
         error: None,
     }
+}
+
+/// The history record of a successful try, as the worker writes it.
+pub fn completed(job_id: &str) -> HistoryRecord {
+    record(job_id, Completion::Completed.as_str())
+}
+
+/// The history record of a failed try settled by `decision`, as the worker writes it.
+pub fn failed(job_id: &str, decision: Decision) -> HistoryRecord {
+    record(job_id, decision.mode())
+}
+
+/// One booking's job, typed (`None` when it has none).
+pub fn job<R: RedisExec>(queue: &mut Queue<'_, R>, booking: &str) -> Option<JobView> {
+    queue.job(&id(booking)).unwrap()
 }
