@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use beds24_sync_core::queue::{keys, Queue, QueueStats};
+use beds24_sync_core::keys::Keys;
+use beds24_sync_core::queue::{Queue, QueueStats};
 use mock_beds24::{CreditsConfig, MockBeds24, MockConfig};
 
 use crate::host::{repo_root, Host, HostSetup};
@@ -144,10 +145,12 @@ impl App {
     /// Hold the worker off (claims return nothing) or let it go.
     pub fn pause(&self, paused: bool) -> Result<()> {
         let mut conn = self.redis.connection(0)?;
+        // The components use the default prefix.
+        let key = Keys::default().paused();
         if paused {
-            redis::cmd("SET").arg(keys::PAUSED).arg(1).exec(&mut conn)?;
+            redis::cmd("SET").arg(key).arg(1).exec(&mut conn)?;
         } else {
-            redis::cmd("DEL").arg(keys::PAUSED).exec(&mut conn)?;
+            redis::cmd("DEL").arg(key).exec(&mut conn)?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use anyhow::{ensure, Context, Result};
 use beds24_sync_core::queue::policy::COMPLETED_HISTORY;
-use beds24_sync_core::queue::{ClaimOptions, HistoryRecord, Queue};
+use beds24_sync_core::queue::{ClaimOptions, Completion, HistoryRecord, Queue};
 use beds24_sync_core::{Action, BookingId};
 use beds24_testkit::{NativeRedis, RedisServer};
 
@@ -71,6 +71,8 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
     while done < jobs {
         let n = ROUND.min(jobs - done);
         let now = chrono::Utc::now().timestamp_millis();
+        // The canned reply is what Queue::enqueue reads for a new job; the real ones are
+        // checked below: n replies, and n distinct due jobs for the claim.
         let mut enqueue = Recorder::new("queued");
         for id in done + 1..=done + n {
             Queue::new(&mut enqueue).enqueue(
@@ -79,9 +81,11 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
                 now,
             )?;
         }
+        let replies = enqueue.flush(&mut conn)?;
         ensure!(
-            enqueue.flush(&mut conn)?.iter().all(|r| r == "queued"),
-            "enqueue did not queue every job"
+            replies.len() as u64 == n,
+            "{} enqueue replies for {n} jobs",
+            replies.len()
         );
         let options = ClaimOptions {
             clock: now.into(),
@@ -90,17 +94,18 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
             max_tries: 4,
         };
         let claimed = Queue::new(&mut native).claim(&options)?;
+        // Every enqueue made a new job (none coalesced or failed), or fewer would be due.
         ensure!(
             claimed.len() as u64 == n,
-            "claimed {} of {n} jobs",
+            "enqueue did not queue every job: claimed {} of {n}",
             claimed.len()
         );
         let records: Vec<HistoryRecord> = claimed
             .iter()
             .map(|job| HistoryRecord {
-                booking_id: job.booking_id.to_string(),
+                booking_id: job.booking_id.clone(),
                 action: job.action,
-                outcome: "completed".into(),
+                outcome: Completion::Completed.as_str(),
                 attempts: job.attempts + 1,
                 started_at: now,
                 finished_at: now,
@@ -112,7 +117,7 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
         // The worker's own settle call: one script call for the whole round.
         let verdicts = Queue::new(&mut native).complete_many(&done_jobs, now)?;
         ensure!(
-            verdicts.iter().all(|r| r == "completed"),
+            verdicts.iter().all(|v| *v == Completion::Completed),
             "complete did not finish every job"
         );
         done += n;

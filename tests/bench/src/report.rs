@@ -218,7 +218,7 @@ POSTing realistic Beds24 v2 bodies (booking with personal data, invoice and info
 a new bookingId per request, with the bearer token, for a fixed time after a warm-up; latencies go \
 into an HDR histogram. The same bodies go to `/noop` (`components/noop`, served by the same host \
 from the bench manifest: `spin.toml` plus one route) right before. The worker is paused \
-(`b24:paused`) so that only acknowledgement is measured; a paused worker is woken about once \
+(its `paused` key is set) so that only acknowledgement is measured; a paused worker is woken about once \
 a second (its pending wake-up expires), not once per webhook. Unpaused, as in production, each \
 webhook that finds the worker idle starts one invocation, whose work is counted in benchmark 2, \
 not here. The host is left to go idle between runs.
