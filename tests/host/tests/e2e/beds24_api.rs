@@ -10,10 +10,6 @@ use crate::Env;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn job_fields(env: &Env, id: &str) -> std::collections::HashMap<String, String> {
-    redis::Commands::hgetall(&mut env.redis(), format!("b24:job:{id}")).unwrap()
-}
-
 #[test]
 fn refresh_token_is_exchanged_once_for_many_jobs_and_again_after_expiry() {
     let config = AppConfig {
@@ -89,9 +85,9 @@ fn a_rejected_token_holds_jobs_without_tries_until_a_working_token_is_in_place()
     );
     // The jobs that were tried say why; the others were not even claimed (held).
     for id in ["200", "201", "202"] {
-        let job = job_fields(&env, id);
-        assert_eq!(job["attempts"], "0", "{id}: {job:?}");
-        if let Some(error) = job.get("lastError") {
+        let job = env.job(id).unwrap_or_else(|| panic!("{id} has a job"));
+        assert_eq!(job.attempts, 0, "{id}: {job:?}");
+        if let Some(error) = &job.last_error {
             assert!(error.contains("token"), "{id}: {job:?}");
         }
     }
@@ -147,7 +143,7 @@ fn a_token_without_the_personal_or_financial_scope_holds_the_queue() {
     );
     assert!(env.booking("210").is_none(), "no row with blanked fields");
     assert_eq!(env.mock.calls(Endpoint::Bookings), 0);
-    assert_eq!(job_fields(&env, "210")["attempts"], "0");
+    assert_eq!(env.job(210).expect("a job for 210").attempts, 0);
 }
 
 #[test]
@@ -298,12 +294,11 @@ fn each_error_class_lands_where_it_should() {
         (stats["totals"]["processed"] == json!(5) && stats["failed"] == json!(1)).then_some(stats)
     });
     assert_eq!(stats["dead"], json!(0), "{stats}");
-    let failed: Vec<String> =
-        redis::Commands::lrange(&mut env.redis(), "b24:history:failed", 0, -1).unwrap();
+    let failed = env.history(true);
     assert!(
-        failed
-            .iter()
-            .any(|r| r.contains("\"401\"") && r.contains("id 401 is malformed")),
+        failed.iter().any(
+            |r| r["bookingId"] == json!("401") && r.to_string().contains("id 401 is malformed")
+        ),
         "{failed:?}"
     );
     for id in 403..=407u64 {
@@ -311,16 +306,14 @@ fn each_error_class_lands_where_it_should() {
             env.booking(&id.to_string()).is_some(),
             "booking {id} synced after its fault"
         );
-        assert!(job_fields(&env, &id.to_string()).is_empty());
+        assert_eq!(env.job(id), None, "{id} has no job left");
     }
     assert_eq!(env.booking("407").unwrap()["status"], json!("cancelled"));
     // 5xx, invalid JSON, a reset connection and a timeout each cost a try, then succeed.
-    let completed: Vec<String> =
-        redis::Commands::lrange(&mut env.redis(), "b24:history:completed", 0, -1).unwrap();
+    let completed = env.history(false);
     for id in 403..=406u64 {
         let record = completed
             .iter()
-            .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap())
             .find(|r| r["bookingId"] == json!(id.to_string()))
             .unwrap_or_else(|| panic!("no completion of {id}: {completed:?}"));
         assert!(

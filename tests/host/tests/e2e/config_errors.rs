@@ -144,7 +144,7 @@ fn unreadable_token_variables_close_their_routes_and_say_why() {
     );
     let mut queue = redis.connection(0).unwrap();
     assert_eq!(
-        queue.zcard::<_, i64>("b24:due").unwrap(),
+        queue.zcard::<_, i64>(crate::keys().due()).unwrap(),
         0,
         "nothing queued"
     );

@@ -326,7 +326,7 @@ fn dashboard_shows_the_queue_and_retries_a_dead_job() {
     browser.click(retry);
     wait_for("91002 to leave the dead-letter set", PATIENCE, || {
         let score: Option<f64> =
-            redis::Commands::zscore(&mut env.redis(), "b24:dead", "91002").unwrap();
+            redis::Commands::zscore(&mut env.redis(), crate::keys().dead(), "91002").unwrap();
         score.is_none().then_some(())
     });
     env.wait_booking("91002", PATIENCE, |_| true);
@@ -356,11 +356,11 @@ fn dashboard_shows_the_queue_and_retries_a_dead_job() {
     // Pause and resume.
     browser.click("#pause-btn");
     browser.wait_text("#paused-badge", "PAUSED");
-    let paused: bool = redis::Commands::exists(&mut env.redis(), "b24:paused").unwrap();
+    let paused: bool = redis::Commands::exists(&mut env.redis(), crate::keys().paused()).unwrap();
     assert!(paused);
     browser.click("#resume-btn");
     browser.wait_text("#paused-badge", "running");
-    let paused: bool = redis::Commands::exists(&mut env.redis(), "b24:paused").unwrap();
+    let paused: bool = redis::Commands::exists(&mut env.redis(), crate::keys().paused()).unwrap();
     assert!(!paused);
 
     // Purge asks first; once accepted the completed history is gone.
@@ -368,7 +368,8 @@ fn dashboard_shows_the_queue_and_retries_a_dead_job() {
     browser.click("#purge-completed");
     browser.accept_confirm();
     browser.wait_text("#count-completed", "0");
-    let kept: i64 = redis::Commands::llen(&mut env.redis(), "b24:history:completed").unwrap();
+    let kept: i64 =
+        redis::Commands::llen(&mut env.redis(), crate::keys().completed_history()).unwrap();
     assert_eq!(kept, 0);
 
     // Forgetting the token brings the form back.

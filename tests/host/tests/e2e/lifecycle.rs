@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use beds24_sync_core::queue::JobState;
 use mock_beds24::{Endpoint, Fault, Times};
 use serde_json::json;
 
@@ -45,13 +46,12 @@ fn retries_run_on_their_timers_then_dead_letter() {
     );
     assert_eq!(stats["totals"]["retried"], json!(3), "{stats}");
     assert_eq!(stats["failed"], json!(1), "{stats}");
-    let fields: std::collections::HashMap<String, String> =
-        redis::Commands::hgetall(&mut env.redis(), "b24:job:4242").unwrap();
-    assert_eq!(fields["state"], "dead");
-    assert_eq!(fields["attempts"], "4");
+    let job = env.job(4242).expect("a dead job keeps its record");
+    assert_eq!((job.state, job.attempts), (JobState::Dead, 4), "{job:?}");
+    let error = job.last_error.as_deref().unwrap_or_default();
     assert!(
-        fields["lastError"].contains("503") || fields["lastError"].contains("temporarily"),
-        "{fields:?}"
+        error.contains("503") || error.contains("temporarily"),
+        "{job:?}"
     );
     assert!(env.booking("4242").is_none());
 }

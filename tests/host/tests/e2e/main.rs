@@ -18,9 +18,18 @@ mod webhook;
 
 use std::time::Duration;
 
+use beds24_sync_core::keys::Keys;
+use beds24_sync_core::queue::{policy, Clock, JobView, Queue, QueueStats};
+use beds24_sync_core::BookingId;
+use beds24_testkit::NativeRedis;
 use harness::{App, AppConfig, Database, RedisServer, ADMIN_TOKEN};
 use mock_beds24::MockBeds24;
 use serde_json::Value;
+
+/// The key names the components use: the default prefix (the manifest sets none).
+pub fn keys() -> Keys {
+    Keys::default()
+}
 
 /// Everything one test needs, torn down in reverse order on drop.
 pub struct Env {
@@ -100,6 +109,42 @@ impl Env {
         self.redis.connection(0).expect("redis connection")
     }
 
+    /// One booking's job as the queue stores it, read straight from Redis (`None` when
+    /// the booking has no job).
+    pub fn job(&self, id: impl std::fmt::Display) -> Option<JobView> {
+        let id = BookingId::parse(&id.to_string()).expect("a booking id");
+        Queue::new(&mut NativeRedis(self.redis()))
+            .job(&id)
+            .expect("reading the job")
+    }
+
+    /// Queue counts and counters read straight from Redis (not through the admin API).
+    pub fn queue_stats(&self) -> QueueStats {
+        Queue::new(&mut NativeRedis(self.redis()))
+            .stats(Clock::Redis)
+            .expect("reading the queue stats")
+    }
+
+    /// Every record of the completed (or failed) history, newest first, read straight
+    /// from Redis.
+    pub fn history(&self, failed: bool) -> Vec<Value> {
+        let all = policy::COMPLETED_HISTORY.max(policy::FAILED_HISTORY) as i64;
+        Queue::new(&mut NativeRedis(self.redis()))
+            .history(failed, all)
+            .expect("reading the history")
+    }
+
+    /// Hold the worker off (or let it go) by the paused key alone: no admin call, and
+    /// no wake-up published when it goes.
+    pub fn set_paused_key(&self, paused: bool) {
+        let mut command = redis::cmd(if paused { "SET" } else { "DEL" });
+        command.arg(keys().paused());
+        if paused {
+            command.arg("1");
+        }
+        command.exec(&mut self.redis()).unwrap();
+    }
+
     /// The stored row as JSON (`row_to_json`), if any.
     pub fn booking(&self, id: &str) -> Option<Value> {
         let mut client = self.db.client();
@@ -149,11 +194,7 @@ impl Env {
     /// Enqueue `ids` while the worker is held off, then let it claim them together
     /// (in batches of `batch_size`, one invocation).
     pub fn enqueue_as_one_batch(&self, ids: impl IntoIterator<Item = u64>) {
-        redis::cmd("SET")
-            .arg("b24:paused")
-            .arg("1")
-            .exec(&mut self.redis())
-            .unwrap();
+        self.set_paused_key(true);
         for id in ids {
             let (status, body) =
                 self.webhook(serde_json::json!({ "bookingId": id }).to_string(), None);

@@ -14,11 +14,7 @@ fn host_exits_when_redis_drops_and_queued_jobs_survive_a_redis_restart() {
     for id in 8000..8010u64 {
         env.mock.booking_from_fixture(id, |_| {});
     }
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(true);
     for id in 8000..8010u64 {
         assert_eq!(
             env.webhook(json!({"bookingId": id}).to_string(), None).0,
@@ -32,10 +28,7 @@ fn host_exits_when_redis_drops_and_queued_jobs_survive_a_redis_restart() {
     });
     assert!(!status.success());
     // AOF kept every accepted job; the supervisor (here: the test) starts the app again.
-    redis::cmd("DEL")
-        .arg("b24:paused")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(false);
     env.app = App::start(&env.redis, &env.db, &env.mock, &AppConfig::default());
     assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     let stats = env.wait_idle(Duration::from_secs(30));
@@ -113,9 +106,14 @@ fn jobs_retry_while_postgres_is_down_and_complete_when_it_returns() {
     wait_for("a failed try", Duration::from_secs(10), || {
         (env.stats()["totals"]["retried"].as_i64() >= Some(1)).then_some(())
     });
-    let fields: std::collections::HashMap<String, String> =
-        redis::Commands::hgetall(&mut env.redis(), "b24:job:9100").unwrap();
-    assert!(fields["lastError"].contains("postgres"), "{fields:?}");
+    let job = env.job(9100).expect("a job for 9100");
+    assert!(
+        job.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("postgres"),
+        "{job:?}"
+    );
     proxy.set_up(true);
     env.wait_booking("9100", Duration::from_secs(20), |_| true);
     let stats = env.wait_idle(Duration::from_secs(10));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use beds24_sync_core::queue::JobState;
 use mock_beds24::{Endpoint, Fault, Times};
 use serde_json::json;
 
@@ -111,9 +112,10 @@ fn a_beds24_host_outside_allowed_outbound_hosts_is_denied() {
         0,
         "the request never left the host"
     );
-    let fields: std::collections::HashMap<String, String> =
-        redis::Commands::hgetall(&mut env.redis(), "b24:job:82279106").unwrap();
-    let error = fields.get("lastError").cloned().unwrap_or_default();
+    let error = env
+        .job(82279106)
+        .and_then(|job| job.last_error)
+        .unwrap_or_default();
     assert!(
         error.to_lowercase().contains("denied") || error.contains("not allowed"),
         "{error} / {stats}"
@@ -136,21 +138,14 @@ fn fifty_queued_bookings_sync_with_at_most_three_api_calls() {
         env.mock.booking_from_fixture(*id, |_| {});
     }
     // Enqueue all 50 while the worker is held off by a pause, so they form one batch.
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(true);
     for id in &ids {
         assert_eq!(
             env.webhook(json!({"bookingId": id}).to_string(), None).0,
             202
         );
     }
-    redis::cmd("DEL")
-        .arg("b24:paused")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(false);
     assert_eq!(env.admin_post("/api/admin/tick").0, 202);
     let stats = env.wait_idle(Duration::from_secs(30));
     assert_eq!(stats["totals"]["processed"], json!(50), "{stats}");
@@ -170,11 +165,7 @@ fn bookings_and_messages_are_read_across_pages() {
         env.mock.booking_from_fixture(id, |_| {});
         env.mock.add_message(json!({"id": id * 10, "bookingId": id, "message": "m", "source": "guest", "time": "2026-02-13T08:00:00Z", "read": false}));
     }
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(true);
     for id in 2000..2010u64 {
         assert_eq!(
             env.webhook(json!({"bookingId": id}).to_string(), None).0,
@@ -196,13 +187,9 @@ fn bookings_and_messages_are_read_across_pages() {
     }
 }
 
-fn job_state(env: &Env, id: u64) -> (String, String) {
-    let fields: std::collections::HashMap<String, String> =
-        redis::Commands::hgetall(&mut env.redis(), format!("b24:job:{id}")).unwrap();
-    (
-        fields.get("state").cloned().unwrap_or_default(),
-        fields.get("attempts").cloned().unwrap_or_default(),
-    )
+/// A booking's job state and failed tries, `None` when it has no job.
+fn job_state(env: &Env, id: u64) -> Option<(JobState, u32)> {
+    env.job(id).map(|job| (job.state, job.attempts))
 }
 
 #[test]
@@ -230,7 +217,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
         assert!(env.booking(&id.to_string()).is_some(), "{id} not synced");
     }
     assert!(env.booking("3000").is_none());
-    assert_eq!(job_state(&env, 3000), ("delayed".into(), "1".into()));
+    assert_eq!(job_state(&env, 3000), Some((JobState::Delayed, 1)));
     // Bisected: the batch, its halves (3000-3002 fails, 3003-3005 syncs), then the
     // failing half's halves (3000 alone fails, 3001-3002 syncs).
     let batches = env.mock.requested_ids(Endpoint::Bookings);
@@ -259,7 +246,7 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
     });
     assert_eq!(env.mock.calls(Endpoint::Bookings), 3);
     for id in 3100..3105u64 {
-        assert_eq!(job_state(&env, id), ("delayed".into(), "1".into()));
+        assert_eq!(job_state(&env, id), Some((JobState::Delayed, 1)));
         assert!(env.booking(&id.to_string()).is_none());
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use beds24_sync_core::queue::Counter;
+use beds24_sync_core::Action;
 use redis::Commands;
 use serde_json::json;
 
@@ -32,7 +34,7 @@ fn bearer_token_is_required_when_configured() {
         body["message"].as_str().unwrap().contains("invalid"),
         "{body}"
     );
-    let due: i64 = env.redis().zcard("b24:due").unwrap();
+    let due: i64 = env.redis().zcard(crate::keys().due()).unwrap();
     assert_eq!(due, 0, "rejected deliveries enqueue nothing");
     let (status, body) = env.webhook(SEED_CURL, Some(WEBHOOK_TOKEN));
     assert_eq!(status, 202, "{body}");
@@ -74,8 +76,8 @@ fn bad_bodies_get_clear_json_errors_and_nothing_is_enqueued() {
         "{body}"
     );
     let mut redis = env.redis();
-    assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
-    assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 1);
+    assert_eq!(redis.zcard::<_, i64>(crate::keys().due()).unwrap(), 0);
+    assert_eq!(env.queue_stats().total(Counter::Skipped), 1);
     let response = env.get_raw("/api/webhooks/beds24", None);
     assert_eq!(response.status().as_u16(), 400);
     let wrong_method = reqwest::blocking::Client::new()
@@ -102,11 +104,13 @@ fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
     assert_eq!(status, 202, "{reply}");
     assert_eq!(reply["bookingId"], json!("82279106"));
     let mut redis = env.redis();
-    let due: Vec<String> = redis.zrange("b24:due", 0, -1).unwrap_or_default();
-    let active: Vec<String> = redis.zrange("b24:active", 0, -1).unwrap_or_default();
+    let due: Vec<String> = redis.zrange(crate::keys().due(), 0, -1).unwrap_or_default();
+    let active: Vec<String> = redis
+        .zrange(crate::keys().active(), 0, -1)
+        .unwrap_or_default();
     let seen = [due, active].concat();
     // Either still queued or already picked up by the worker.
-    let processed: i64 = redis.hget("b24:stats", "received:CANCEL").unwrap_or(0);
+    let processed = env.queue_stats().total(Counter::Received(Action::Cancel));
     assert_eq!(processed, 1, "v1 cancel counted: {seen:?}");
     std::thread::sleep(Duration::from_millis(500));
     let logs = env.app.log_text();
@@ -136,8 +140,8 @@ fn non_numeric_ids_are_acknowledged_but_never_queued_or_sent_to_beds24() {
     let response = env.get_raw("/api/webhooks/beds24?bookid=TEST123&status=new", None);
     assert_eq!(response.status().as_u16(), 202);
     let mut redis = env.redis();
-    assert_eq!(redis.zcard::<_, i64>("b24:due").unwrap(), 0);
-    assert_eq!(redis.hget::<_, _, i64>("b24:stats", "skipped").unwrap(), 2);
+    assert_eq!(redis.zcard::<_, i64>(crate::keys().due()).unwrap(), 0);
+    assert_eq!(env.queue_stats().total(Counter::Skipped), 2);
     let (status, reply) = env.admin_post("/api/admin/tick");
     assert_eq!(status, 202, "{reply}");
     std::thread::sleep(Duration::from_millis(500));
@@ -152,11 +156,7 @@ fn non_numeric_ids_are_acknowledged_but_never_queued_or_sent_to_beds24() {
 #[test]
 fn float_and_zero_padded_ids_queue_the_booking_beds24_knows() {
     let env = Env::start("floatid");
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(true);
     for body in [
         r#"{"booking":{"id":82279106.0}}"#,
         r#"{"bookingId":"082279106"}"#,
@@ -165,7 +165,7 @@ fn float_and_zero_padded_ids_queue_the_booking_beds24_knows() {
         assert_eq!(status, 202, "{reply}");
         assert_eq!(reply["bookingId"], json!("82279106"), "{reply}");
     }
-    let due: Vec<String> = env.redis().zrange("b24:due", 0, -1).unwrap();
+    let due: Vec<String> = env.redis().zrange(crate::keys().due(), 0, -1).unwrap();
     assert_eq!(due, ["82279106"]);
 }
 
@@ -173,11 +173,7 @@ fn float_and_zero_padded_ids_queue_the_booking_beds24_knows() {
 fn the_stored_job_record_holds_no_guest_data() {
     let env = Env::start("kvclean");
     // Paused: the record stays in the key-value store, as an orphan would.
-    redis::cmd("SET")
-        .arg("b24:paused")
-        .arg("1")
-        .exec(&mut env.redis())
-        .unwrap();
+    env.set_paused_key(true);
     let mut body = env.mock.booking_from_fixture(82279106u64, |_| {});
     body["firstName"] = json!("Zelda");
     body["email"] = json!("zelda.secret@example.com");
