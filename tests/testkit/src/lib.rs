@@ -1,13 +1,17 @@
 //! Test-only helpers shared by core integration tests, end-to-end tests and benchmarks.
 
+mod beds24;
 mod database;
+mod http;
 mod redis_server;
 mod store;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+pub use beds24::{delete_prefix, Beds24Env, TokenKind};
 pub use database::Database;
+pub use http::{NativeHttp, NativePending};
 pub use redis_server::RedisServer;
 pub use store::{NativePg, NativeRedis};
 

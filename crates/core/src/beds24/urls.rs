@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use super::Endpoint;
 use crate::BookingId;
 
 /// Every booking status: `GET /bookings` hides `cancelled` unless asked for, and
@@ -15,6 +16,7 @@ pub const ALL_STATUSES: [&str; 6] = [
     "inquiry",
 ];
 
+/// The configured API base is not an http(s) URL that can carry a path.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("beds24_api_url is not a valid http(s) URL: {0}")]
 pub struct BadBaseUrl(String);
@@ -24,6 +26,7 @@ pub struct BadBaseUrl(String);
 pub struct ApiBase(Url);
 
 impl ApiBase {
+    /// Parse the configured base (surrounding blanks ignored; http or https only).
     pub fn parse(text: &str) -> Result<Self, BadBaseUrl> {
         let url = Url::parse(text.trim()).map_err(|e| BadBaseUrl(format!("{text:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
@@ -32,17 +35,19 @@ impl ApiBase {
         Ok(Self(url))
     }
 
-    fn endpoint(&self, path: &str) -> Url {
+    /// The URL of `endpoint` below the base, with no query.
+    pub fn url(&self, endpoint: Endpoint) -> Url {
         let mut url = self.0.clone();
         let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/{path}"));
+        url.set_path(&format!("{base}/{}", endpoint.path()));
         url.set_query(None);
+        url.set_fragment(None);
         url
     }
 
     /// `GET /bookings?id=…&id=…&status=…×6&includeInvoiceItems=true&includeInfoItems=true[&page=n]`
-    pub fn bookings(&self, ids: &[BookingId], page: u32) -> String {
-        let mut url = self.endpoint("bookings");
+    pub fn bookings(&self, ids: &[BookingId], page: u32) -> Url {
+        let mut url = self.url(Endpoint::Bookings);
         {
             let mut q = url.query_pairs_mut();
             for id in ids {
@@ -57,12 +62,12 @@ impl ApiBase {
                 q.append_pair("page", &page.to_string());
             }
         }
-        url.into()
+        url
     }
 
     /// `GET /bookings/messages?bookingId=…&bookingId=…[&page=n]`
-    pub fn messages(&self, ids: &[BookingId], page: u32) -> String {
-        let mut url = self.endpoint("bookings/messages");
+    pub fn messages(&self, ids: &[BookingId], page: u32) -> Url {
+        let mut url = self.url(Endpoint::Messages);
         {
             let mut q = url.query_pairs_mut();
             for id in ids {
@@ -72,26 +77,16 @@ impl ApiBase {
                 q.append_pair("page", &page.to_string());
             }
         }
-        url.into()
+        url
     }
 
     /// `GET /properties[?page=n]`
-    pub fn properties(&self, page: u32) -> String {
-        let mut url = self.endpoint("properties");
+    pub fn properties(&self, page: u32) -> Url {
+        let mut url = self.url(Endpoint::Properties);
         if page > 1 {
             url.query_pairs_mut().append_pair("page", &page.to_string());
         }
-        url.into()
-    }
-
-    /// `GET /authentication/token` (header `refreshToken`).
-    pub fn token(&self) -> String {
-        self.endpoint("authentication/token").into()
-    }
-
-    /// `GET /authentication/details`: what the token may do (its scopes).
-    pub fn token_details(&self) -> String {
-        self.endpoint("authentication/details").into()
+        url
     }
 }
 
@@ -108,27 +103,52 @@ mod tests {
         let base = ApiBase::parse("https://api.beds24.com/v2").unwrap();
         let url = base.bookings(&ids(&["1", "22"]), 1);
         assert_eq!(
-            url,
+            url.as_str(),
             "https://api.beds24.com/v2/bookings?id=1&id=22&status=confirmed&status=request&status=new\
              &status=cancelled&status=black&status=inquiry&includeInvoiceItems=true&includeInfoItems=true"
         );
-        assert!(base.bookings(&ids(&["1"]), 2).ends_with("&page=2"));
+        assert!(base.bookings(&ids(&["1"]), 2).as_str().ends_with("&page=2"));
     }
 
     #[test]
     fn other_endpoints_keep_the_base_path() {
         let base = ApiBase::parse("http://127.0.0.1:9/v2/").unwrap();
         assert_eq!(
-            base.messages(&ids(&["7", "8"]), 1),
+            base.messages(&ids(&["7", "8"]), 1).as_str(),
             "http://127.0.0.1:9/v2/bookings/messages?bookingId=7&bookingId=8"
         );
-        assert_eq!(base.properties(1), "http://127.0.0.1:9/v2/properties");
-        assert_eq!(base.token(), "http://127.0.0.1:9/v2/authentication/token");
+        assert_eq!(
+            base.messages(&ids(&["7"]), 3).as_str(),
+            "http://127.0.0.1:9/v2/bookings/messages?bookingId=7&page=3"
+        );
+        assert_eq!(
+            base.properties(1).as_str(),
+            "http://127.0.0.1:9/v2/properties"
+        );
+        assert_eq!(
+            base.properties(2).as_str(),
+            "http://127.0.0.1:9/v2/properties?page=2"
+        );
+        assert_eq!(
+            base.url(Endpoint::Token).as_str(),
+            "http://127.0.0.1:9/v2/authentication/token"
+        );
+    }
+
+    #[test]
+    fn every_endpoint_url_drops_the_base_query_and_fragment() {
+        let base = ApiBase::parse(" https://h.example/v2?x=1#f ").unwrap();
+        for endpoint in Endpoint::ALL {
+            let url = base.url(endpoint);
+            assert_eq!(url.path(), format!("/v2/{}", endpoint.path()));
+            assert_eq!((url.query(), url.fragment()), (None, None));
+        }
     }
 
     #[test]
     fn rejects_bad_bases() {
         assert!(ApiBase::parse("not a url").is_err());
         assert!(ApiBase::parse("ftp://x/v2").is_err());
+        assert!(ApiBase::parse("mailto:a@b").is_err());
     }
 }
