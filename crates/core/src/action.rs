@@ -5,19 +5,29 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The event a webhook reports for a booking. It is recorded on the job and counted
+/// per kind (`received:<ACTION>`); the worker fetches the booking from Beds24 whatever
+/// the action, so it never changes what ends up in the `"Booking"` row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
+    /// A new booking (v1 `status=new`, or a v2 booking whose `bookingTime` equals its
+    /// `modifiedTime`).
     #[serde(rename = "CREATED")]
     Created,
+    /// Any other change, and the fallback for labels we do not recognise.
     #[serde(rename = "MODIFY")]
     Modify,
+    /// A cancellation (status `cancelled` or a `cancelTime` set).
     #[serde(rename = "CANCEL")]
     Cancel,
 }
 
 impl Action {
+    /// Every action (the metrics report one `received` counter for each).
     pub const ALL: [Action; 3] = [Action::Created, Action::Modify, Action::Cancel];
 
+    /// The wire name (`CREATED`, `MODIFY`, `CANCEL`), as stored in Redis and in stats
+    /// counter names.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "CREATED",
@@ -64,6 +74,8 @@ impl Action {
         }
     }
 
+    /// The action whose wire name ([`Action::as_str`]) is exactly `text`, as read back
+    /// from Redis; `None` for anything else.
     pub fn parse(text: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.as_str() == text)
     }

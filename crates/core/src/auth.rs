@@ -2,14 +2,20 @@
 
 use subtle::ConstantTimeEq;
 
+/// Why a request to the webhook or admin API was refused. The unreadable-variable
+/// case answers 503 (a configuration fault, retried by Beds24); the others 401.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// A token is required and the request has no `Authorization` header.
     #[error("missing Authorization: Bearer <token> header")]
     Missing,
+    /// The header is not `Bearer <token>` or the token does not match.
     #[error("invalid bearer token")]
     Invalid,
+    /// The admin API is closed because `admin_token` is empty (its default).
     #[error("admin API disabled: set the admin_token variable")]
     AdminDisabled,
+    /// The token variable could not be read, so every request is refused.
     #[error(transparent)]
     Unreadable(#[from] VariableUnreadable),
 }
@@ -19,7 +25,9 @@ pub enum AuthError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the {variable} variable could not be read ({reason}); every request is refused until it can be")]
 pub struct VariableUnreadable {
+    /// The Spin variable's name (`webhook_token`, `admin_token`).
     pub variable: &'static str,
+    /// What the variable provider said.
     pub reason: String,
 }
 

@@ -16,16 +16,23 @@ const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
 #[serde(try_from = "String", into = "String")]
 pub struct BookingId(String);
 
+/// Why a value is not a [`BookingId`]; the message is what a webhook sender or admin
+/// caller is told.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookingIdError {
+    /// Blank text, or JSON `null` / no id at all.
     #[error("bookingId is empty")]
     Empty,
+    /// Text with anything but digits in it (a sign, a decimal point, letters).
     #[error("bookingId is not a Beds24 booking id: Beds24 booking ids are whole numbers")]
     NotNumeric,
+    /// The number zero (in any spelling, e.g. `"000"`).
     #[error("bookingId 0 is not a Beds24 booking id: Beds24 booking ids are positive")]
     Zero,
+    /// Digits beyond `u64`'s range.
     #[error("bookingId is too large to be a Beds24 booking id")]
     TooLarge,
+    /// A JSON value that is neither a string nor a positive whole number; names what it was.
     #[error("bookingId must be a positive whole number or a string of digits, got {0}")]
     WrongType(&'static str),
 }
@@ -71,6 +78,8 @@ impl BookingId {
         }
     }
 
+    /// The canonical decimal text (what Redis keys, `"Booking"."bookingId"` and Beds24
+    /// queries use).
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -3,10 +3,14 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
+/// How much a line matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
+    /// Normal operation.
     Info,
+    /// Something failed and will be retried, or was skipped.
     Warn,
+    /// Something failed that needs attention.
     Error,
 }
 
@@ -32,6 +36,22 @@ pub fn line(level: Level, msg: &str, now: DateTime<Utc>, fields: &[(&str, Value)
     }
     object.insert("timestamp".into(), rfc3339(now).into());
     Value::Object(object).to_string()
+}
+
+/// Write one log line: stdout for info, stderr otherwise (Spin keeps both per
+/// component). Callers pass only ids, actions and operational facts: never guest data.
+pub fn emit(level: Level, msg: &str, fields: &[(&str, Value)]) {
+    let line = line(level, msg, Utc::now(), fields);
+    match level {
+        Level::Info => println!("{line}"),
+        _ => eprintln!("{line}"),
+    }
+}
+
+/// Milliseconds since the Unix epoch by this process's clock (durations, logs; queue
+/// times come from Redis, see `queue::Clock`).
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 /// RFC 3339 UTC with milliseconds, as the seed's responses show.

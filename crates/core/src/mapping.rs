@@ -21,47 +21,74 @@ pub enum SyncState {
     Missing,
 }
 
+    /// Beds24 `id`: the row's primary key.
 /// One `"Booking"` row. Field names are the table's quoted camelCase columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookingRow {
     #[serde(rename = "bookingId")]
+    /// Beds24 `firstName` and `lastName`, joined with a space.
     pub booking_id: String,
+    /// Beds24 `phone`, else `mobile`.
     pub phone: Option<String>,
+    /// Beds24 `status` (e.g. `confirmed`, `cancelled`), as sent.
     #[serde(rename = "guestName")]
+    /// The name of Beds24 `propertyId`, from the property-name cache; `None` when the
+    /// cache does not know it, and the upsert then keeps the stored name.
     pub guest_name: Option<String>,
     pub status: Option<String>,
+    /// Beds24 `arrival` (`YYYY-MM-DD`).
     #[serde(rename = "propertyName")]
     pub property_name: Option<String>,
+    /// Beds24 `departure` (`YYYY-MM-DD`).
     #[serde(rename = "arrivalDate")]
     pub arrival_date: Option<NaiveDate>,
+    /// Days from `arrival` to `departure`, when both are readable.
     #[serde(rename = "departureDate")]
     pub departure_date: Option<NaiveDate>,
+    /// Beds24 `numAdult` + `numChild` (`None` when both are absent).
     #[serde(rename = "numNights")]
     pub num_nights: Option<i64>,
+    /// Sum of the `invoiceItems` of type `charge`; Beds24 `price` when there are none.
     #[serde(rename = "totalPersons")]
     pub total_persons: Option<i64>,
+    /// Sum of the `invoiceItems` of type `payment` (refunds subtract).
     #[serde(rename = "totalCharges")]
     pub total_charges: Decimal,
+    /// `totalCharges` − `totalPayments`: what the guest still owes.
     #[serde(rename = "totalPayments")]
+    /// Beds24 `price`.
     pub total_payments: Decimal,
     pub balance: Decimal,
+    /// Beds24 `channel`, else `apiSource`: where the booking was made.
     #[serde(rename = "basePrice")]
+    /// Beds24 `email`.
     pub base_price: Option<Decimal>,
+    /// Beds24 `apiReference`: the channel's own booking reference.
     pub channel: Option<String>,
     pub email: Option<String>,
+    /// Beds24 `notes`.
     #[serde(rename = "apiReference")]
+    /// Beds24 `modifiedTime`: guards the upsert (an older snapshot never overwrites a
+    /// newer row).
     pub api_reference: Option<String>,
     pub notes: Option<String>,
+    /// When we wrote the row (the sync's clock, not Beds24's).
     #[serde(rename = "modifiedDate")]
     pub modified_date: Option<DateTime<Utc>>,
+    /// Our sync state of the row.
     #[serde(rename = "lastUpdatedBD")]
     pub last_updated_bd: DateTime<Utc>,
+    /// The `charge` entries of Beds24 `invoiceItems`, as sent (JSON array).
     #[serde(rename = "BDStatus")]
+    /// The `payment` entries of Beds24 `invoiceItems`, as sent (JSON array).
     pub bd_status: SyncState,
+    /// The booking's guest messages from Beds24 `GET /bookings/messages` (JSON array).
     pub charges: Value,
     pub payments: Value,
+    /// Beds24 `infoItems` (JSON array; `[]` when absent).
     /// `None` when the messages call failed: the upsert keeps the stored messages.
     pub messages: Option<Value>,
+    /// The whole booking object as Beds24 returned it.
     #[serde(rename = "infoItems")]
     pub info_items: Value,
     pub raw: Value,
@@ -70,22 +97,40 @@ pub struct BookingRow {
 /// Something odd in the data, worth a log line (ids and kinds only, no guest data).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anomaly {
-    UnknownItemType { item_id: String, kind: String },
-    UnreadableAmount { item_id: String },
+    /// An invoice item whose `type` is neither `charge` nor `payment`: left out of
+    /// both totals and both lists.
+    UnknownItemType {
+        /// The item's Beds24 `id` (`?` when it has none).
+        item_id: String,
+        /// Its `type`, lowercased (`""` when absent).
+        kind: String,
+    },
+    /// An invoice item with neither a readable `lineTotal` nor a readable `amount`:
+    /// counted as zero.
+    UnreadableAmount {
+        /// The item's Beds24 `id` (`?` when it has none).
+        item_id: String,
+    },
+/// Why a booking from Beds24 could not be mapped at all (the job fails permanently).
 }
 
+    /// The booking is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
+    /// Its `id` is missing or not a valid [`BookingId`]; carries the reason.
     #[error("booking is not a JSON object")]
     NotAnObject,
     #[error("booking has no usable id: {0}")]
     NoId(String),
 }
 
+    /// Property names by Beds24 `propertyId` (the cached `GET /properties` answer).
 /// Everything the mapping needs besides the booking itself.
 pub struct MappingContext<'a> {
     pub property_names: &'a HashMap<String, String>,
+    /// The sync's clock, written to `lastUpdatedBD`.
     /// The booking's messages, or `None` when Beds24 could not be asked for them.
+    /// The `BDStatus` to write.
     pub messages: Option<Vec<Value>>,
     pub now: DateTime<Utc>,
     pub state: SyncState,

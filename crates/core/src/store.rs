@@ -16,15 +16,29 @@ pub enum StoreError {
     /// The server refused the statement.
     #[error("rejected: SQLSTATE {sqlstate}{}", names(.table, .column, .constraint))]
     Rejected {
+        /// The five-character SQLSTATE code (e.g. `23505` unique violation).
         sqlstate: String,
+        /// The constraint concerned, when Postgres names one.
         constraint: Option<String>,
+        /// The column concerned, when Postgres names one.
         column: Option<String>,
+        /// The table concerned, when Postgres names one.
         table: Option<String>,
     },
     /// The conversation broke off or could not be understood (closed session, conversion).
     #[error("protocol: {0}")]
     Protocol(String),
-    /// Anything else (every Redis failure, serialisation).
+    /// Redis refused a command or a script raised an error (a bug, or a server that
+    /// lacks a command).
+    #[error("redis: {0}")]
+    Command(String),
+    /// Redis does not have the script asked for by digest (`NOSCRIPT`): send its text.
+    #[error("redis: script not cached (NOSCRIPT)")]
+    NoScript,
+    /// A reply of a shape the caller did not expect.
+    #[error("unexpected reply: {0}")]
+    Reply(String),
+    /// Anything else (serialisation, a key-value store).
     #[error("{0}")]
     Other(String),
 }
@@ -41,8 +55,25 @@ fn names(table: &Option<String>, column: &Option<String>, constraint: &Option<St
 }
 
 impl StoreError {
+    /// An error of no more specific kind.
     pub fn new(message: impl Into<String>) -> Self {
         StoreError::Other(message.into())
+    }
+
+    /// A failed Redis command, by the text the client gives: a `NOSCRIPT` answer is
+    /// told apart (the caller resends the script's text), everything else is a refusal.
+    /// The redis crate (ours in tests, Spin's in production) renders that answer as
+    /// `NoScriptError: No matching script…`, without the server's `NOSCRIPT` code.
+    pub fn redis_command(message: impl Into<String>) -> Self {
+        let message = message.into();
+        if ["NOSCRIPT", "NoScriptError", "No matching script"]
+            .iter()
+            .any(|mark| message.contains(mark))
+        {
+            StoreError::NoScript
+        } else {
+            StoreError::Command(message)
+        }
     }
 
     /// A refusal for `sqlstate` with no names attached.
@@ -75,7 +106,9 @@ impl StoreError {
 /// One argument of a Redis command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedisArg {
+    /// An integer (scores, counts, millisecond times).
     Int(i64),
+    /// A binary-safe string: key names, script text, member values.
     Bytes(Vec<u8>),
 }
 
@@ -99,13 +132,19 @@ impl From<i64> for RedisArg {
 /// (nested arrays become one flat list, so scripts return flat arrays).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedisValue {
+    /// A nil reply (missing key, Lua `false`).
     Nil,
+    /// An integer reply.
     Int(i64),
+    /// A bulk string reply.
     Bytes(Vec<u8>),
+    /// A simple status reply such as `OK`.
     Status(String),
 }
 
 impl RedisValue {
+    /// The reply as text (integers in decimal, bytes decoded lossily as UTF-8); `None`
+    /// for nil.
     pub fn as_text(&self) -> Option<String> {
         match self {
             RedisValue::Nil => None,
@@ -115,6 +154,7 @@ impl RedisValue {
         }
     }
 
+    /// The reply as an integer: an integer reply, or text that parses as one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             RedisValue::Int(n) => Some(*n),
@@ -123,36 +163,50 @@ impl RedisValue {
     }
 }
 
+/// Runs one Redis command (`EVALSHA`, `HGETALL`, …) on a connection: Spin's outbound
+/// Redis in the components, a native client in tests.
 pub trait RedisExec {
+    /// Send `command` with `args` and return its reply, flattened (see [`RedisValue`]).
     fn execute(&mut self, command: &str, args: &[RedisArg]) -> Result<Vec<RedisValue>, StoreError>;
 }
 
 /// One SQL parameter. Rows travel as JSONB (see `db`), so few kinds are needed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlParam {
+    /// A `text` parameter.
     Text(String),
+    /// A `bigint` parameter.
     Int(i64),
+    /// A `jsonb` parameter (the upsert's rows travel this way).
     Json(Value),
+    /// SQL `NULL`.
     Null,
 }
 
 /// One SQL result cell, as far as our queries need it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
+    /// SQL `NULL`.
     Null,
+    /// A `boolean`.
     Bool(bool),
+    /// Any integer column (`smallint`, `integer`, `bigint`).
     Int(i64),
+    /// Text, and what arrives as text: `numeric` (exact decimal) and `jsonb`.
     Text(String),
+    /// A type our queries never read (dates, floats, …): present but not decoded.
     Other,
 }
 
 impl SqlValue {
+    /// The cell's text, when it is text (or `numeric`/`jsonb` delivered as text).
     pub fn as_text(&self) -> Option<&str> {
         match self {
             SqlValue::Text(s) => Some(s),
             _ => None,
         }
     }
+    /// The cell as an integer: an integer column, or text that parses as one.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             SqlValue::Int(n) => Some(*n),
@@ -162,8 +216,12 @@ impl SqlValue {
     }
 }
 
+/// Runs SQL on one Postgres connection: Spin's outbound Postgres in the components, a
+/// native client in tests. Parameters are `$1`, `$2`, … in `sql`.
 pub trait SqlExec {
+    /// Run a statement that returns no rows; the number of rows it affected.
     fn execute(&mut self, sql: &str, params: &[SqlParam]) -> Result<u64, StoreError>;
+    /// Run a query; its rows, each a list of cells in column order.
     fn query(&mut self, sql: &str, params: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError>;
 }
 

@@ -23,9 +23,11 @@ pub enum JobResult {
 
 /// What the Beds24 calls of one batch returned.
 pub struct Fetched<'a> {
+    /// The bookings Beds24 returned for the batch (`GET /bookings?id=…`, every page).
     pub bookings: &'a [Value],
     /// `None` when the messages call failed: rows keep their stored messages.
     pub messages: Option<&'a [Value]>,
+    /// Property names by Beds24 `propertyId`, for `"Booking"."propertyName"`.
     pub property_names: &'a HashMap<String, String>,
 }
 
@@ -94,6 +96,7 @@ pub enum BatchRecovery {
     Bisect,
 }
 
+/// How to recover from `failure` of the request for a batch of `batch_len` jobs.
 pub fn batch_recovery(failure: &ApiFailure, batch_len: usize) -> BatchRecovery {
     match failure {
         _ if batch_len < 2 => BatchRecovery::FailAll,

@@ -14,32 +14,42 @@ pub const MAX_ITEMS: usize = 100;
 /// What one delivery asks for.
 #[derive(Debug, PartialEq)]
 pub enum Delivery {
+    /// A booking to sync: queue it and store its record.
     Job(Box<JobRecord>),
     /// A body that can never become a job; answered 202 so Beds24 stops retrying.
     Skipped {
+        /// Why it is no job, as said in the answer and the log.
         reason: String,
         /// The id it named, when it is short plain text fit for a log line.
         booking_id: Option<String>,
     },
 }
 
+/// A request that is not a webhook delivery at all: refused (the status is
+/// [`WebhookError::status`]), nothing is queued.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum WebhookError {
+    /// Neither GET nor POST; holds the method.
     #[error(
         "method {0} is not allowed: Beds24 sends POST (webhook v2) or GET ?bookid= (webhook v1)"
     )]
     MethodNotAllowed(String),
+    /// A GET (webhook v1) without `?bookid=`.
     #[error("a GET is a Beds24 webhook version 1 and needs ?bookid=<id> (version 2 is a POST with a JSON body)")]
     MissingV1Id,
+    /// A POST body that does not parse as JSON; holds the parser's message.
     #[error("request body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// A JSON body (or array element) that is not an object; names what it was.
     #[error("request body must be a JSON object (or an array of objects), got {0}")]
     NotAnObject(&'static str),
+    /// An array of more than [`MAX_ITEMS`] bookings; holds its length.
     #[error("request body holds {0} bookings; at most {MAX_ITEMS} are accepted at once")]
     TooManyItems(usize),
 }
 
 impl WebhookError {
+    /// The HTTP status to answer with: 405 for a wrong method, 400 otherwise.
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::MethodNotAllowed(_) => 405,

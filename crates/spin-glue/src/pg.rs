@@ -3,9 +3,12 @@
 use beds24_sync_core::store::{SqlExec, SqlParam, SqlValue, StoreError};
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError};
 
+/// One outbound Postgres connection (the database that holds the `"Booking"` table).
 pub struct SpinPg(Connection);
 
 impl SpinPg {
+    /// Connect to the Postgres at `url` (the components' `database_url` variable); no
+    /// session is [`StoreError::Unreachable`].
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Connection::open(url).map(SpinPg).map_err(store_error)
     }

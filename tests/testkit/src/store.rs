@@ -4,6 +4,8 @@ use beds24_sync_core::store::{
     RedisArg, RedisExec, RedisValue, SqlExec, SqlParam, SqlValue, StoreError,
 };
 
+use beds24_sync_core::keys::Keys;
+
 use crate::Database;
 
 /// `RedisExec` on a native connection, replies flattened as Spin's `execute` does.
@@ -21,6 +23,24 @@ impl NativeRedis {
             .expect("Redis must be running (scripts/services starts it)");
         redis::cmd("FLUSHDB").exec(&mut conn).expect("FLUSHDB");
         NativeRedis(conn)
+    }
+}
+
+impl NativeRedis {
+    /// A connection to the shared Redis (`REDIS_URL`, database 0) and keys under a
+    /// prefix no other test uses: tests isolate by prefix, not by database number.
+    pub fn isolated(tag: &str) -> (Self, Keys) {
+        let base = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let client = redis::Client::open(base).expect("redis url");
+        let conn = client
+            .get_connection()
+            .expect("Redis must be running (scripts/services starts it)");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let prefix = format!("t:{tag}:{}:{nanos}:", std::process::id());
+        (NativeRedis(conn), Keys::new(prefix))
     }
 }
 
@@ -53,9 +73,13 @@ pub fn flatten(value: redis::Value, out: &mut Vec<RedisValue>) {
 
 impl RedisExec for NativeRedis {
     fn execute(&mut self, name: &str, args: &[RedisArg]) -> Result<Vec<RedisValue>, StoreError> {
-        let value: redis::Value = command(name, args)
-            .query(&mut self.0)
-            .map_err(|e| StoreError::new(e.to_string()))?;
+        let value: redis::Value = command(name, args).query(&mut self.0).map_err(|e| {
+            if e.is_io_error() || e.is_connection_dropped() {
+                StoreError::Unreachable(e.to_string())
+            } else {
+                StoreError::redis_command(e.to_string())
+            }
+        })?;
         let mut out = Vec::new();
         flatten(value, &mut out);
         Ok(out)

@@ -3,8 +3,11 @@
 /// What one response said about credits. Absent headers are unknown, not zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Credits {
+    /// Credits left in the current five-minute window (`x-five-min-limit-remaining`).
     pub remaining: Option<f64>,
+    /// Seconds until the window resets (`x-five-min-limit-resets-in`).
     pub resets_in_s: Option<f64>,
+    /// What this request cost (`x-request-cost`).
     pub cost: Option<f64>,
 }
 
@@ -42,12 +45,15 @@ impl Credits {
 /// The shared budget as last seen by any worker (stored in Redis).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CreditsBudget {
+    /// Credits left when last seen.
     pub remaining: f64,
+    /// When the window resets (epoch ms).
     pub resets_at_ms: i64,
 }
 
 impl CreditsBudget {
-    /// When work must wait for the window to reset, the time to wait until.
+    /// When work must wait for the window to reset, the time to wait until: only when
+    /// `remaining` is at or below `reserve` and the reset is still ahead of `now_ms`.
     pub fn wait_until(&self, reserve: f64, now_ms: i64) -> Option<i64> {
         (self.remaining <= reserve && self.resets_at_ms > now_ms).then_some(self.resets_at_ms)
     }

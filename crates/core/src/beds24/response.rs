@@ -6,7 +6,9 @@ use serde_json::Value;
 /// `{"success":true,"type":…,"count":N,"pages":{"nextPageExists":…},"data":[…]}`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
+    /// The `data` array: bookings, messages or properties, one JSON object each.
     pub data: Vec<Value>,
+    /// `pages.nextPageExists`: ask for the next page too.
     pub next_page: bool,
 }
 
@@ -108,7 +110,9 @@ fn classify_error_body(message: &str) -> ApiFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenAnswer {
+    /// The access token, sent as the `token` header of API calls.
     pub token: String,
+    /// Its lifetime in seconds (Beds24 answers 86400: one day).
     pub expires_in: u64,
 }
 

@@ -1,18 +1,22 @@
 //! Operator actions on the queue: revive dead jobs, purge, pause, list dead jobs and history.
 
-use super::{admin_scripts, keys, Queue, PREFIX};
+use super::{scripts, Queue};
 use crate::store::{RedisExec, RedisValue, StoreError};
 use crate::BookingId;
 
 /// What an operator may purge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purge {
+    /// The dead letters (and their jobs).
     Dead,
+    /// The completed history.
     Completed,
+    /// The failed history.
     Failed,
 }
 
 impl Purge {
+    /// `dead`, `completed` or `failed`.
     pub fn parse(text: &str) -> Option<Purge> {
         match text {
             "dead" => Some(Purge::Dead),
@@ -32,27 +36,22 @@ impl<R: RedisExec> Queue<'_, R> {
         only: Option<&BookingId>,
     ) -> Result<i64, StoreError> {
         let args = vec![
-            PREFIX.into(),
+            self.prefix_arg(),
             clock.into().into(),
             since_ms.into(),
             only.map(|id| id.as_str()).unwrap_or("").into(),
         ];
-        let reply = self.eval(
-            admin_scripts::REVIVE_DEAD,
-            &[keys::DUE, keys::DEAD, keys::STATS],
-            args,
-        )?;
+        let k = &self.keys;
+        let keys = [k.due(), k.dead(), k.stats()];
+        let reply = scripts::REVIVE_DEAD.run(self.redis, &keys, args)?;
         Ok(reply.first().and_then(RedisValue::as_i64).unwrap_or(0))
     }
 
     /// Forget every dead job; returns their ids, whose job records (in the
     /// key-value store) the caller deletes too.
     pub fn purge_dead(&mut self) -> Result<Vec<BookingId>, StoreError> {
-        let reply = self.eval(
-            admin_scripts::PURGE_DEAD,
-            &[keys::DEAD],
-            vec![PREFIX.into()],
-        )?;
+        let keys = [self.keys.dead()];
+        let reply = scripts::PURGE_DEAD.run(self.redis, &keys, vec![self.prefix_arg()])?;
         Ok(reply
             .iter()
             .filter_map(|v| BookingId::parse(&v.as_text()?).ok())
@@ -65,13 +64,13 @@ impl<R: RedisExec> Queue<'_, R> {
             Purge::Dead => Ok(self.purge_dead()?.len() as i64),
             Purge::Completed | Purge::Failed => {
                 let key = if what == Purge::Completed {
-                    keys::COMPLETED
+                    self.keys.completed_history()
                 } else {
-                    keys::FAILED
+                    self.keys.failed_history()
                 };
                 let len = self
                     .redis
-                    .execute("LLEN", &[key.into()])?
+                    .execute("LLEN", &[key.as_str().into()])?
                     .first()
                     .and_then(RedisValue::as_i64)
                     .unwrap_or(0);
@@ -85,20 +84,20 @@ impl<R: RedisExec> Queue<'_, R> {
     pub fn set_paused(&mut self, paused: bool) -> Result<(), StoreError> {
         if paused {
             self.redis
-                .execute("SET", &[keys::PAUSED.into(), "1".into()])
+                .execute("SET", &[self.keys.paused().into(), "1".into()])
                 .map(drop)
         } else {
-            self.redis.execute("DEL", &[keys::PAUSED.into()])?;
+            self.redis.execute("DEL", &[self.keys.paused().into()])?;
             self.publish_wakeup()
         }
     }
 
     /// Dead jobs, newest first: (bookingId, died_at_ms).
-    pub fn dead_jobs(&mut self, limit: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    pub fn dead_jobs(&mut self, limit: i64) -> Result<Vec<(BookingId, i64)>, StoreError> {
         let reply = self.redis.execute(
             "ZREVRANGE",
             &[
-                keys::DEAD.into(),
+                self.keys.dead().into(),
                 0i64.into(),
                 (limit - 1).into(),
                 "WITHSCORES".into(),
@@ -106,7 +105,10 @@ impl<R: RedisExec> Queue<'_, R> {
         )?;
         Ok(reply
             .chunks(2)
-            .filter_map(|p| Some((p.first()?.as_text()?, p.get(1)?.as_i64()?)))
+            .filter_map(|p| {
+                let id = BookingId::parse(&p.first()?.as_text()?).ok()?;
+                Some((id, p.get(1)?.as_i64()?))
+            })
             .collect())
     }
 
@@ -117,9 +119,9 @@ impl<R: RedisExec> Queue<'_, R> {
         limit: i64,
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         let key = if failed {
-            keys::FAILED
+            self.keys.failed_history()
         } else {
-            keys::COMPLETED
+            self.keys.completed_history()
         };
         let reply = self
             .redis

@@ -1,6 +1,6 @@
 //! Holding claims while Beds24 cannot take calls, and renewing a slow batch's leases.
 
-use super::{keys, scripts, ClaimedJob, Clock, Queue, PREFIX};
+use super::{scripts, ClaimedJob, Clock, Queue};
 use crate::store::{RedisExec, RedisValue, StoreError};
 
 impl<R: RedisExec> Queue<'_, R> {
@@ -15,19 +15,19 @@ impl<R: RedisExec> Queue<'_, R> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args = vec![PREFIX.into(), clock.into().into(), lease_ms.into()];
+        let mut args = vec![self.prefix_arg(), clock.into().into(), lease_ms.into()];
         for job in jobs {
             args.push(job.booking_id.as_str().into());
             args.push(job.claim.as_str().into());
         }
-        let reply = self.eval(scripts::EXTEND, &[keys::ACTIVE], args)?;
+        let reply = scripts::EXTEND.run(self.redis, &[self.keys.active()], args)?;
         Ok(reply.iter().map(|v| v.as_i64() == Some(1)).collect())
     }
 
     /// Stop claims for `for_ms` (the account or its credit window cannot take calls);
     /// a later, longer hold is never shortened by a shorter one.
     pub fn hold(&mut self, reason: &str, for_ms: i64) -> Result<(), StoreError> {
-        let current = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
+        let current = self.redis.execute("PTTL", &[self.keys.hold().into()])?;
         if current.first().and_then(RedisValue::as_i64).unwrap_or(-2) >= for_ms {
             return Ok(());
         }
@@ -35,7 +35,7 @@ impl<R: RedisExec> Queue<'_, R> {
             .execute(
                 "SET",
                 &[
-                    keys::HOLD.into(),
+                    self.keys.hold().into(),
                     reason.into(),
                     "PX".into(),
                     for_ms.max(1).into(),
@@ -46,16 +46,18 @@ impl<R: RedisExec> Queue<'_, R> {
 
     /// Lift a hold (a call went through).
     pub fn release_hold(&mut self) -> Result<(), StoreError> {
-        self.redis.execute("DEL", &[keys::HOLD.into()]).map(drop)
+        self.redis
+            .execute("DEL", &[self.keys.hold().into()])
+            .map(drop)
     }
 
     /// The current hold, if any: why, and for how many more ms.
     pub fn current_hold(&mut self) -> Result<Option<(String, i64)>, StoreError> {
-        let reason = self.redis.execute("GET", &[keys::HOLD.into()])?;
+        let reason = self.redis.execute("GET", &[self.keys.hold().into()])?;
         let Some(reason) = reason.first().and_then(RedisValue::as_text) else {
             return Ok(None);
         };
-        let ttl = self.redis.execute("PTTL", &[keys::HOLD.into()])?;
+        let ttl = self.redis.execute("PTTL", &[self.keys.hold().into()])?;
         Ok(Some((
             reason,
             ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0),

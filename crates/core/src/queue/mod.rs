@@ -4,26 +4,12 @@
 //! every transition is one Lua script (see [`scripts`]). A booking has at most one job:
 //! the job key is the bookingId.
 
-/// Prepends `clock(arg)`: the pinned time in ms when `arg` is a number, else Redis `TIME`.
-macro_rules! with_clock {
-    ($body:literal) => {
-        concat!(
-            "local function clock(pinned)\n",
-            "  local n = tonumber(pinned)\n",
-            "  if n then return n end\n",
-            "  local t = redis.call('TIME')\n",
-            "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n",
-            "end\n",
-            $body
-        )
-    };
-}
-
 mod admin;
-pub mod admin_scripts;
 mod hold;
+mod job_view;
 pub mod policy;
 pub mod scripts;
+mod state;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -31,36 +17,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use admin::Purge;
+pub use job_view::JobView;
 pub use policy::{decide, Decision, Failure, RetrySchedule};
+pub use state::{Completion, Counter, JobState, Settled, UnknownReply};
 pub use stats::{Held, QueueStats};
 
+pub use crate::keys::{Keys, WAKE_CHANNEL};
 use crate::store::{RedisArg, RedisExec, RedisValue, StoreError};
 use crate::{Action, BookingId};
-
-/// Channel the webhook publishes on to wake a worker (`[[trigger.redis]]` in spin.toml).
-pub const WAKE_CHANNEL: &str = "beds24-sync";
-/// Key prefix of everything the queue stores.
-pub const PREFIX: &str = "b24:";
-
-/// Names of the fixed keys.
-pub mod keys {
-    pub const DUE: &str = "b24:due";
-    pub const ACTIVE: &str = "b24:active";
-    pub const DEAD: &str = "b24:dead";
-    pub const STATS: &str = "b24:stats";
-    pub const PAUSED: &str = "b24:paused";
-    /// Set while the Beds24 account or its credit window cannot take calls (value: why);
-    /// claims stop until it expires, and its expiry event wakes a worker.
-    pub const HOLD: &str = "b24:hold";
-    /// Set while a wake-up is published and not yet answered by a claim.
-    pub const WAKE: &str = "b24:wake-pending";
-    pub const COMPLETED: &str = "b24:history:completed";
-    pub const FAILED: &str = "b24:history:failed";
-
-    pub fn job(id: &str) -> String {
-        format!("{}job:{id}", super::PREFIX)
-    }
-}
 
 /// Which clock queue times come from. Every worker must agree on "now", so the queue
 /// normally reads Redis's own clock inside each script; tests pin it to walk timers
@@ -103,20 +67,28 @@ pub enum Enqueued {
 /// A job a worker holds under lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
+    /// The booking to sync.
     pub booking_id: BookingId,
     /// Proof of ownership: completing with a stale claim is refused.
     pub claim: String,
     /// Failed tries so far.
     pub attempts: u32,
+    /// The action of the latest enqueue for the booking (each webhook overwrites it).
     pub action: Action,
 }
 
 /// Settings for claiming.
 #[derive(Debug, Clone)]
 pub struct ClaimOptions {
+    /// Whose time decides what is due and when leases run out.
     pub clock: Clock,
+    /// How long the claimed jobs are the worker's; after that they go back to the
+    /// queue (a lost try) for another worker.
     pub lease_ms: i64,
+    /// Most jobs claimed at once (fetched from Beds24 together, as one batch).
     pub batch: usize,
+    /// Tries a job gets ([`policy::RetrySchedule::max_tries`]): a job whose lease runs
+    /// out on its last try goes to the dead-letter queue.
     pub max_tries: u32,
 }
 
@@ -124,51 +96,56 @@ pub struct ClaimOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRecord {
-    pub booking_id: String,
+    /// The booking synced.
+    pub booking_id: BookingId,
+    /// Why it was synced.
     pub action: Action,
-    pub outcome: String,
+    /// `completed`, or the failure decision's mode (`retry`, `delay`, `dead`, `final`).
+    pub outcome: &'static str,
+    /// The try this record is about (1 for the first).
     pub attempts: u32,
+    /// When the batch started (ms).
     pub started_at: i64,
+    /// When the job was settled (ms).
     pub finished_at: i64,
+    /// `finished_at - started_at`.
     pub duration_ms: i64,
+    /// Why the try failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
+/// The job queue of one deployment (one key prefix) on one Redis connection.
 pub struct Queue<'a, R: RedisExec> {
     redis: &'a mut R,
+    keys: Keys,
 }
 
 impl<'a, R: RedisExec> Queue<'a, R> {
+    /// The queue under the default prefix.
     pub fn new(redis: &'a mut R) -> Self {
-        Self { redis }
+        Self::with_keys(redis, Keys::default())
     }
 
-    fn eval(
-        &mut self,
-        script: &str,
-        keys: &[&str],
-        args: Vec<RedisArg>,
-    ) -> Result<Vec<RedisValue>, StoreError> {
-        let mut all = Vec::with_capacity(2 + keys.len() + args.len());
-        all.push(RedisArg::from(script));
-        all.push(RedisArg::Int(keys.len() as i64));
-        all.extend(keys.iter().map(|k| RedisArg::from(*k)));
-        all.extend(args);
-        self.redis.execute("EVAL", &all)
+    /// The queue under `keys`' prefix (tests isolate themselves this way).
+    pub fn with_keys(redis: &'a mut R, keys: Keys) -> Self {
+        Self { redis, keys }
     }
 
-    fn eval_text(
-        &mut self,
-        script: &str,
-        keys: &[&str],
-        args: Vec<RedisArg>,
-    ) -> Result<String, StoreError> {
-        let reply = self.eval(script, keys, args)?;
+    /// The key names this queue uses.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    fn prefix_arg(&self) -> RedisArg {
+        self.keys.prefix().into()
+    }
+
+    fn first_text(reply: Vec<RedisValue>, script: &scripts::Script) -> Result<String, StoreError> {
         reply
             .first()
             .and_then(RedisValue::as_text)
-            .ok_or_else(|| StoreError::new("queue script returned nothing"))
+            .ok_or_else(|| StoreError::Reply(format!("script {} returned nothing", script.name())))
     }
 
     /// Cheap reachability check (outbound Redis fails fast while key-value calls hang).
@@ -183,7 +160,7 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         action: Action,
         clock: impl Into<Clock>,
     ) -> Result<Enqueued, StoreError> {
-        self.enqueue_counted(id, action, clock, &format!("received:{action}"))
+        self.enqueue_counted(id, action, clock, Counter::Received(action))
     }
 
     /// Enqueue counting under `counter` (operators' manual syncs are not webhooks).
@@ -192,28 +169,30 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         id: &BookingId,
         action: Action,
         clock: impl Into<Clock>,
-        counter: &str,
+        counter: Counter,
     ) -> Result<Enqueued, StoreError> {
         let args = vec![
-            PREFIX.into(),
+            self.prefix_arg(),
             id.as_str().into(),
             action.as_str().into(),
             clock.into().into(),
-            counter.into(),
+            counter.field().as_ref().into(),
             WAKE_CHANNEL.into(),
         ];
-        let reply = self.eval_text(
-            scripts::ENQUEUE,
-            &[keys::DUE, keys::ACTIVE, keys::DEAD, keys::STATS, keys::WAKE],
-            args,
-        )?;
-        match reply.as_str() {
+        let k = &self.keys;
+        let keys = [k.due(), k.active(), k.dead(), k.stats(), k.wake_pending()];
+        let reply = scripts::ENQUEUE.run(self.redis, &keys, args)?;
+        match Self::first_text(reply, &scripts::ENQUEUE)?.as_str() {
             "queued" => Ok(Enqueued::Queued),
             "coalesced" => Ok(Enqueued::Coalesced),
             "rerun" => Ok(Enqueued::Rerun),
-            other => Err(StoreError::new(format!(
-                "unexpected enqueue reply {other:?}"
-            ))),
+            other => Err(StoreError::Reply(
+                UnknownReply {
+                    what: "enqueue verdict",
+                    text: other.to_owned(),
+                }
+                .to_string(),
+            )),
         }
     }
 
@@ -226,38 +205,44 @@ impl<'a, R: RedisExec> Queue<'a, R> {
 
     /// Whether a wake-up is pending (published, not yet answered by a claim).
     pub fn wake_pending(&mut self) -> Result<bool, StoreError> {
-        let reply = self.redis.execute("EXISTS", &[keys::WAKE.into()])?;
+        let reply = self
+            .redis
+            .execute("EXISTS", &[self.keys.wake_pending().into()])?;
         Ok(reply.first().and_then(RedisValue::as_i64) == Some(1))
     }
 
-    /// Count one more of a named event (skipped webhooks, API calls, …).
-    pub fn count(&mut self, counter: &str, by: i64) -> Result<(), StoreError> {
-        self.redis
-            .execute("HINCRBY", &[keys::STATS.into(), counter.into(), by.into()])
-            .map(drop)
+    /// Count `by` more of `counter`.
+    pub fn count(&mut self, counter: Counter, by: i64) -> Result<(), StoreError> {
+        let args = [
+            self.keys.stats().into(),
+            counter.field().as_ref().into(),
+            by.into(),
+        ];
+        self.redis.execute("HINCRBY", &args).map(drop)
     }
 
     /// Requeue jobs whose lease ran out, then claim up to `batch` due jobs.
     pub fn claim(&mut self, options: &ClaimOptions) -> Result<Vec<ClaimedJob>, StoreError> {
         let args = vec![
-            PREFIX.into(),
+            self.prefix_arg(),
             options.clock.into(),
             options.lease_ms.into(),
             (options.batch as i64).into(),
             i64::from(options.max_tries).into(),
             (policy::FAILED_HISTORY as i64).into(),
         ];
+        let k = &self.keys;
         let keys = [
-            keys::DUE,
-            keys::ACTIVE,
-            keys::DEAD,
-            keys::STATS,
-            keys::PAUSED,
-            keys::FAILED,
-            keys::WAKE,
-            keys::HOLD,
+            k.due(),
+            k.active(),
+            k.dead(),
+            k.stats(),
+            k.paused(),
+            k.failed_history(),
+            k.wake_pending(),
+            k.hold(),
         ];
-        let reply = self.eval(scripts::CLAIM, &keys, args)?;
+        let reply = scripts::CLAIM.run(self.redis, &keys, args)?;
         reply
             .chunks(4)
             .map(|chunk| {
@@ -268,7 +253,7 @@ impl<'a, R: RedisExec> Queue<'a, R> {
                         .unwrap_or_default()
                 };
                 let booking_id = BookingId::parse(&text(0))
-                    .map_err(|e| StoreError::new(format!("corrupt queue entry: {e}")))?;
+                    .map_err(|e| StoreError::Reply(format!("corrupt queue entry: {e}")))?;
                 Ok(ClaimedJob {
                     booking_id,
                     claim: text(1),
@@ -279,17 +264,17 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             .collect()
     }
 
-    /// Finish a job successfully. Returns the script's verdict ("completed", "requeued", "stale").
+    /// Finish a job successfully.
     pub fn complete(
         &mut self,
         job: &ClaimedJob,
         clock: impl Into<Clock>,
         record: &HistoryRecord,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Completion, StoreError> {
         let mut verdicts = self.complete_many(&[(job, record)], clock)?;
         verdicts
             .pop()
-            .ok_or_else(|| StoreError::new("complete script returned nothing"))
+            .ok_or_else(|| StoreError::Reply("complete returned nothing".into()))
     }
 
     /// Finish a batch of jobs successfully in one round trip; one verdict per job, in order.
@@ -297,35 +282,29 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         &mut self,
         done: &[(&ClaimedJob, &HistoryRecord)],
         clock: impl Into<Clock>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<Completion>, StoreError> {
         if done.is_empty() {
             return Ok(Vec::new());
         }
         let mut args = vec![
-            PREFIX.into(),
+            self.prefix_arg(),
             clock.into().into(),
             (policy::COMPLETED_HISTORY as i64).into(),
         ];
         for (job, record) in done {
             args.push(job.booking_id.as_str().into());
             args.push(job.claim.as_str().into());
-            args.push(
-                serde_json::to_string(record)
-                    .expect("record serializes")
-                    .into(),
-            );
+            args.push(record_json(record)?.into());
             args.push(policy::duration_bucket(record.duration_ms).into());
             args.push(record.duration_ms.max(0).into());
         }
-        let keys = [keys::DUE, keys::ACTIVE, keys::STATS, keys::COMPLETED];
-        let reply = self.eval(scripts::COMPLETE, &keys, args)?;
-        Ok(reply
-            .iter()
-            .map(|v| v.as_text().unwrap_or_default())
-            .collect())
+        let k = &self.keys;
+        let keys = [k.due(), k.active(), k.stats(), k.completed_history()];
+        let reply = scripts::COMPLETE.run(self.redis, &keys, args)?;
+        verdicts(&reply)
     }
 
-    /// Apply one failure decision. Returns the verdict (mode applied, "requeued" or "stale").
+    /// Apply one failure decision.
     pub fn fail(
         &mut self,
         job: &ClaimedJob,
@@ -333,11 +312,11 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         decision: Decision,
         error: &str,
         record: &HistoryRecord,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Settled, StoreError> {
         let mut verdicts = self.fail_many(&[(job, decision, error, record)], clock)?;
         verdicts
             .pop()
-            .ok_or_else(|| StoreError::new("fail script returned nothing"))
+            .ok_or_else(|| StoreError::Reply("fail returned nothing".into()))
     }
 
     /// Apply the failure decisions of a batch in one round trip and one clock reading;
@@ -346,12 +325,12 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         &mut self,
         failed: &[(&ClaimedJob, Decision, &str, &HistoryRecord)],
         clock: impl Into<Clock>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<Settled>, StoreError> {
         if failed.is_empty() {
             return Ok(Vec::new());
         }
         let mut args = vec![
-            PREFIX.into(),
+            self.prefix_arg(),
             clock.into().into(),
             (policy::FAILED_HISTORY as i64).into(),
         ];
@@ -361,51 +340,62 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             args.push(decision.mode().into());
             args.push(decision.delay_ms().into());
             args.push((*error).into());
-            args.push(
-                serde_json::to_string(record)
-                    .expect("record serializes")
-                    .into(),
-            );
+            args.push(record_json(record)?.into());
         }
-        let keys = [
-            keys::DUE,
-            keys::ACTIVE,
-            keys::DEAD,
-            keys::STATS,
-            keys::FAILED,
-        ];
-        let reply = self.eval(scripts::FAIL, &keys, args)?;
-        Ok(reply
-            .iter()
-            .map(|v| v.as_text().unwrap_or_default())
-            .collect())
+        let k = &self.keys;
+        let keys = [k.due(), k.active(), k.dead(), k.stats(), k.failed_history()];
+        let reply = scripts::FAIL.run(self.redis, &keys, args)?;
+        verdicts(&reply)
     }
 
     /// Counts by state and the counters.
     pub fn stats(&mut self, clock: impl Into<Clock>) -> Result<QueueStats, StoreError> {
         let clock: Clock = clock.into();
+        let k = &self.keys;
         let keys = [
-            keys::DUE,
-            keys::ACTIVE,
-            keys::DEAD,
-            keys::STATS,
-            keys::COMPLETED,
-            keys::FAILED,
-            keys::PAUSED,
-            keys::HOLD,
+            k.due(),
+            k.active(),
+            k.dead(),
+            k.stats(),
+            k.completed_history(),
+            k.failed_history(),
+            k.paused(),
+            k.hold(),
         ];
-        let reply = self.eval(scripts::STATS, &keys, vec![clock.into()])?;
+        let reply = scripts::STATS.run(self.redis, &keys, vec![clock.into()])?;
         Ok(QueueStats::from_reply(&reply))
     }
 
-    /// One job's fields (for the admin detail view and tests).
+    /// One job's fields as stored (for the admin detail view).
     pub fn job_fields(&mut self, id: &BookingId) -> Result<BTreeMap<String, String>, StoreError> {
-        let reply = self
-            .redis
-            .execute("HGETALL", &[keys::job(id.as_str()).into()])?;
+        let reply = self.redis.execute("HGETALL", &[self.keys.job(id).into()])?;
         Ok(reply
             .chunks(2)
             .filter_map(|pair| Some((pair.first()?.as_text()?, pair.get(1)?.as_text()?)))
             .collect())
     }
+
+    /// One job, typed; `None` when the booking has no job.
+    pub fn job(&mut self, id: &BookingId) -> Result<Option<JobView>, StoreError> {
+        JobView::from_fields(&self.job_fields(id)?)
+    }
+}
+
+fn record_json(record: &HistoryRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(|e| StoreError::Other(format!("history record: {e}")))
+}
+
+/// One verdict per element of a script's reply.
+fn verdicts<V: std::str::FromStr<Err = UnknownReply>>(
+    reply: &[RedisValue],
+) -> Result<Vec<V>, StoreError> {
+    reply
+        .iter()
+        .map(|v| {
+            v.as_text()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e: UnknownReply| StoreError::Reply(e.to_string()))
+        })
+        .collect()
 }

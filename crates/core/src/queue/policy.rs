@@ -31,6 +31,7 @@ pub struct RetrySchedule {
     jitter: f64,
 }
 
+/// The `retry_delays` setting is not a list of non-negative seconds; holds the text given.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("retry_delays must be a comma-separated list of seconds like \"5,25,125\", got {0:?}")]
 pub struct ScheduleError(pub String);
@@ -64,6 +65,7 @@ impl RetrySchedule {
         })
     }
 
+    /// The base delays before each retry, in order, without jitter.
     pub fn delays(&self) -> &[Duration] {
         &self.delays
     }
@@ -97,7 +99,12 @@ pub enum Failure {
     Transient(String),
     /// Beds24 said "not now" (429, credits spent): wait `retry_after_ms`, the time left in
     /// the shared credit window, without using up a try.
-    RateLimited { retry_after_ms: i64, reason: String },
+    RateLimited {
+        /// How long to hold the job, in milliseconds.
+        retry_after_ms: i64,
+        /// What Beds24 answered, for `lastError` and the logs.
+        reason: String,
+    },
     /// The account cannot be used (token rejected, scopes missing, no token configured):
     /// hold the job without using up a try until a working token is in place.
     AccountBlocked(String),
@@ -106,6 +113,7 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The failure's text, as recorded in `lastError`, the history and the logs.
     pub fn message(&self) -> &str {
         match self {
             Failure::Transient(m) | Failure::Permanent(m) | Failure::AccountBlocked(m) => m,
@@ -119,10 +127,16 @@ impl Failure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Try again after `delay_ms`, counting the failed try.
-    Retry { delay_ms: i64 },
+    Retry {
+        /// Milliseconds from now (Redis's clock), jitter included.
+        delay_ms: i64,
+    },
     /// Try again after `delay_ms` without counting it (rounded up to a whole second
     /// so that jobs held for the same reason come due together, as one batch).
-    Delay { delay_ms: i64 },
+    Delay {
+        /// Milliseconds from now (Redis's clock).
+        delay_ms: i64,
+    },
     /// Out of tries: dead-letter queue, until replayed or purged.
     Dead,
     /// Finished for good with an error; recorded in the failed history.
@@ -130,6 +144,8 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The name the queue script and the job history use for the decision (`retry`,
+    /// `delay`, `dead`, `final`).
     pub fn mode(self) -> &'static str {
         match self {
             Decision::Retry { .. } => "retry",
@@ -139,6 +155,7 @@ impl Decision {
         }
     }
 
+    /// The delay of a `Retry` or `Delay`; 0 for the others (passed to the queue script).
     pub fn delay_ms(self) -> i64 {
         match self {
             Decision::Retry { delay_ms } | Decision::Delay { delay_ms } => delay_ms,

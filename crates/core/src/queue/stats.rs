@@ -4,17 +4,26 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Counter;
 use crate::store::RedisValue;
 
+/// Counts by state, the hold, and every counter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
+    /// Jobs due now.
     pub waiting: i64,
+    /// Jobs claimed by a worker.
     pub active: i64,
+    /// Jobs due later (retries, delays).
     pub delayed: i64,
+    /// Records in the completed history (bounded).
     pub completed: i64,
+    /// Records in the failed history (bounded).
     pub failed: i64,
+    /// Dead jobs.
     pub dead: i64,
+    /// An operator paused claiming.
     pub paused: bool,
     /// Age in ms of the job that has waited longest (0 when none waits).
     pub oldest_waiting_ms: i64,
@@ -29,7 +38,9 @@ pub struct QueueStats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Held {
+    /// Why claims are held.
     pub reason: String,
+    /// For how much longer (ms).
     pub remaining_ms: i64,
 }
 
@@ -64,7 +75,11 @@ impl QueueStats {
         }
     }
 
-    pub fn total(&self, name: &str) -> i64 {
-        self.totals.get(name).copied().unwrap_or(0)
+    /// A counter's value (0 when never counted).
+    pub fn total(&self, counter: Counter) -> i64 {
+        self.totals
+            .get(counter.field().as_ref())
+            .copied()
+            .unwrap_or(0)
     }
 }
