@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::mapping::BookingRow;
 use crate::store::{SqlExec, SqlParam, StoreError};
+use crate::BookingId;
 
 #[path = "db_isolate.rs"]
 mod isolate;
@@ -56,6 +57,27 @@ pub fn migrate(db: &mut impl SqlExec) -> Result<i32, StoreError> {
 
 /// SQLSTATE undefined_table: no migration ever ran in this database.
 const UNDEFINED_TABLE: &str = "42P01";
+
+/// Make sure the database has our schema: one query per Postgres session when it is
+/// current, else the migrations under the advisory lock. The answer is never cached
+/// outside the database: a new or restored database is migrated by the next session.
+pub fn ensure_schema(db: &mut impl SqlExec) -> Result<i32, StoreError> {
+    let latest = latest_version();
+    let applied = applied_version(db)?;
+    if applied >= latest {
+        return Ok(applied);
+    }
+    migrate(db)?;
+    crate::logging::emit(
+        crate::logging::Level::Info,
+        "migrations applied",
+        &[
+            ("from", serde_json::json!(applied)),
+            ("version", serde_json::json!(latest)),
+        ],
+    );
+    Ok(latest)
+}
 
 /// Version applied in this database (0 when none). One query, cheap enough to run
 /// once per Postgres session: a new or restored database is then migrated at once.
@@ -157,7 +179,10 @@ pub fn upsert_sql() -> String {
 /// Upsert a batch of rows; returns the bookingIds actually written (stale ones are
 /// not). The whole batch is one statement: one row Postgres refuses fails it all
 /// (see `upsert_isolating`).
-pub fn upsert_rows(db: &mut impl SqlExec, rows: &[BookingRow]) -> Result<Vec<String>, StoreError> {
+pub fn upsert_rows(
+    db: &mut impl SqlExec,
+    rows: &[BookingRow],
+) -> Result<Vec<BookingId>, StoreError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -209,20 +234,21 @@ pub fn strip_nul(value: &mut Value) {
 }
 
 /// Mark rows whose booking Beds24 no longer returns. No row is invented.
-pub fn mark_missing(db: &mut impl SqlExec, ids: &[String]) -> Result<u64, StoreError> {
+pub fn mark_missing(db: &mut impl SqlExec, ids: &[BookingId]) -> Result<u64, StoreError> {
     if ids.is_empty() {
         return Ok(0);
     }
     let sql = "UPDATE \"Booking\" SET \"BDStatus\" = 'missing', \"lastUpdatedBD\" = now() \
                WHERE \"bookingId\" IN (SELECT jsonb_array_elements_text($1::jsonb))";
-    db.execute(sql, &[SqlParam::Json(Value::from(ids.to_vec()))])
+    let ids: Vec<&str> = ids.iter().map(BookingId::as_str).collect();
+    db.execute(sql, &[SqlParam::Json(Value::from(ids))])
 }
 
 /// The stored row as JSON text (admin detail view), or None. A scalar subquery, so
 /// a booking without a row still yields one row (NULL).
-pub fn booking_json(db: &mut impl SqlExec, id: &str) -> Result<Option<Value>, StoreError> {
+pub fn booking_json(db: &mut impl SqlExec, id: &BookingId) -> Result<Option<Value>, StoreError> {
     let sql = "SELECT (SELECT row_to_json(b)::text FROM \"Booking\" b WHERE \"bookingId\" = $1)";
-    let rows = db.query(sql, &[SqlParam::Text(id.to_owned())])?;
+    let rows = db.query(sql, &[SqlParam::Text(id.to_string())])?;
     Ok(rows
         .first()
         .and_then(|r| r.first())

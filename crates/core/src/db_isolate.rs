@@ -10,6 +10,7 @@ use super::upsert_rows;
 /// neither list: nothing was wrong with them, there was just nothing to write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UpsertReport {
+    /// Rows written (new, or newer than the stored row).
     pub written: Vec<BookingId>,
     /// Rows Postgres refused, each with a reason safe to log (SQLSTATE and names only).
     pub rejected: Vec<(BookingId, String)>,
@@ -46,9 +47,7 @@ fn isolate(
 ) -> Result<(), StoreError> {
     match upsert_rows(db, rows) {
         Ok(written) => {
-            report
-                .written
-                .extend(written.iter().filter_map(|id| BookingId::parse(id).ok()));
+            report.written.extend(written);
             Ok(())
         }
         Err(e) if e.is_data_error() && rows.len() > 1 => {
@@ -58,10 +57,7 @@ fn isolate(
         }
         Err(e) if e.is_data_error() => {
             if let Some(row) = rows.first() {
-                // Mapped rows carry ids that parsed as BookingId already.
-                if let Ok(id) = BookingId::parse(&row.booking_id) {
-                    report.rejected.push((id, e.to_string()));
-                }
+                report.rejected.push((row.booking_id.clone(), e.to_string()));
             }
             Ok(())
         }

@@ -13,30 +13,28 @@ pub enum Source {
     V2,
     /// Beds24 webhook version 1 (`?bookid=…&status=…`).
     V1,
-    /// Queued by an operator through the admin API.
-    Manual,
 }
 
 /// The stored job record (Spin key-value store, key [`JobRecord::kv_key`]). It holds
 /// nothing personal: a record the worker's delete misses (or that lands after the job
 /// finished) stays behind harmless. The worker fetches the booking from Beds24 anyway.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-    /// The booking to sync (also the record's key and the Redis job's key).
 #[serde(rename_all = "camelCase")]
-    /// The event the webhook reported.
 pub struct JobRecord {
-    /// When the webhook request arrived.
+    /// The booking to sync (also the record's key and the Redis job's key).
     pub booking_id: BookingId,
-    /// Which webhook version delivered it.
+    /// The event the webhook reported.
     pub action: Action,
+    /// When the webhook request arrived.
     pub received_at: DateTime<Utc>,
+    /// Which webhook version delivered it.
     pub source: Source,
     /// Size of the HTTP body the job came in (0 for a v1 query).
     pub body_bytes: usize,
 }
-    /// The key-value store key of a booking's record: `job:<bookingId>`.
 
 impl JobRecord {
+    /// The key-value store key of a booking's record: `job:<bookingId>`.
     pub fn kv_key(id: &BookingId) -> String {
         format!("job:{id}")
     }

@@ -16,81 +16,78 @@ pub enum SyncState {
     /// Written from Beds24's API answer: authoritative.
     #[serde(rename = "synced")]
     Synced,
-    /// Beds24 no longer returns the booking (deleted or hidden).
-    #[serde(rename = "missing")]
-    Missing,
 }
 
-    /// Beds24 `id`: the row's primary key.
 /// One `"Booking"` row. Field names are the table's quoted camelCase columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BookingRow {
+    /// Beds24 `id`: the row's primary key.
     #[serde(rename = "bookingId")]
-    /// Beds24 `firstName` and `lastName`, joined with a space.
-    pub booking_id: String,
+    pub booking_id: BookingId,
     /// Beds24 `phone`, else `mobile`.
     pub phone: Option<String>,
-    /// Beds24 `status` (e.g. `confirmed`, `cancelled`), as sent.
+    /// Beds24 `firstName` and `lastName`, joined with a space.
     #[serde(rename = "guestName")]
+    pub guest_name: Option<String>,
+    /// Beds24 `status` (e.g. `confirmed`, `cancelled`), as sent.
+    pub status: Option<String>,
     /// The name of Beds24 `propertyId`, from the property-name cache; `None` when the
     /// cache does not know it, and the upsert then keeps the stored name.
-    pub guest_name: Option<String>,
-    pub status: Option<String>,
-    /// Beds24 `arrival` (`YYYY-MM-DD`).
     #[serde(rename = "propertyName")]
     pub property_name: Option<String>,
-    /// Beds24 `departure` (`YYYY-MM-DD`).
+    /// Beds24 `arrival` (`YYYY-MM-DD`).
     #[serde(rename = "arrivalDate")]
     pub arrival_date: Option<NaiveDate>,
-    /// Days from `arrival` to `departure`, when both are readable.
+    /// Beds24 `departure` (`YYYY-MM-DD`).
     #[serde(rename = "departureDate")]
     pub departure_date: Option<NaiveDate>,
-    /// Beds24 `numAdult` + `numChild` (`None` when both are absent).
+    /// Days from `arrival` to `departure`, when both are readable.
     #[serde(rename = "numNights")]
     pub num_nights: Option<i64>,
-    /// Sum of the `invoiceItems` of type `charge`; Beds24 `price` when there are none.
+    /// Beds24 `numAdult` + `numChild` (`None` when both are absent).
     #[serde(rename = "totalPersons")]
     pub total_persons: Option<i64>,
-    /// Sum of the `invoiceItems` of type `payment` (refunds subtract).
+    /// Sum of the `invoiceItems` of type `charge`; Beds24 `price` when there are none.
     #[serde(rename = "totalCharges")]
     pub total_charges: Decimal,
-    /// `totalCharges` − `totalPayments`: what the guest still owes.
+    /// Sum of the `invoiceItems` of type `payment` (refunds subtract).
     #[serde(rename = "totalPayments")]
-    /// Beds24 `price`.
     pub total_payments: Decimal,
+    /// `totalCharges` − `totalPayments`: what the guest still owes.
     pub balance: Decimal,
-    /// Beds24 `channel`, else `apiSource`: where the booking was made.
+    /// Beds24 `price`.
     #[serde(rename = "basePrice")]
-    /// Beds24 `email`.
     pub base_price: Option<Decimal>,
-    /// Beds24 `apiReference`: the channel's own booking reference.
+    /// Beds24 `channel`, else `apiSource`: where the booking was made.
     pub channel: Option<String>,
+    /// Beds24 `email`.
     pub email: Option<String>,
-    /// Beds24 `notes`.
+    /// Beds24 `apiReference`: the channel's own booking reference.
     #[serde(rename = "apiReference")]
+    pub api_reference: Option<String>,
+    /// Beds24 `notes`.
+    pub notes: Option<String>,
     /// Beds24 `modifiedTime`: guards the upsert (an older snapshot never overwrites a
     /// newer row).
-    pub api_reference: Option<String>,
-    pub notes: Option<String>,
-    /// When we wrote the row (the sync's clock, not Beds24's).
     #[serde(rename = "modifiedDate")]
     pub modified_date: Option<DateTime<Utc>>,
-    /// Our sync state of the row.
+    /// When we wrote the row (the sync's clock, not Beds24's).
     #[serde(rename = "lastUpdatedBD")]
     pub last_updated_bd: DateTime<Utc>,
-    /// The `charge` entries of Beds24 `invoiceItems`, as sent (JSON array).
+    /// Our sync state of the row.
     #[serde(rename = "BDStatus")]
-    /// The `payment` entries of Beds24 `invoiceItems`, as sent (JSON array).
     pub bd_status: SyncState,
-    /// The booking's guest messages from Beds24 `GET /bookings/messages` (JSON array).
+    /// The `charge` entries of Beds24 `invoiceItems`, as sent (JSON array).
     pub charges: Value,
+    /// The `payment` entries of Beds24 `invoiceItems`, as sent (JSON array).
     pub payments: Value,
-    /// Beds24 `infoItems` (JSON array; `[]` when absent).
+    /// The booking's guest messages from Beds24 `GET /bookings/messages` (JSON array).
     /// `None` when the messages call failed: the upsert keeps the stored messages.
     pub messages: Option<Value>,
-    /// The whole booking object as Beds24 returned it.
+    /// Beds24 `infoItems` (JSON array; `[]` when absent).
     #[serde(rename = "infoItems")]
     pub info_items: Value,
+    /// The whole booking object as Beds24 returned it.
     pub raw: Value,
 }
 
@@ -111,28 +108,28 @@ pub enum Anomaly {
         /// The item's Beds24 `id` (`?` when it has none).
         item_id: String,
     },
-/// Why a booking from Beds24 could not be mapped at all (the job fails permanently).
 }
 
-    /// The booking is not a JSON object.
+/// Why a booking from Beds24 could not be mapped at all (the job fails permanently).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
-    /// Its `id` is missing or not a valid [`BookingId`]; carries the reason.
+    /// The booking is not a JSON object.
     #[error("booking is not a JSON object")]
     NotAnObject,
+    /// Its `id` is missing or not a valid [`BookingId`]; carries the reason.
     #[error("booking has no usable id: {0}")]
     NoId(String),
 }
 
-    /// Property names by Beds24 `propertyId` (the cached `GET /properties` answer).
 /// Everything the mapping needs besides the booking itself.
 pub struct MappingContext<'a> {
+    /// Property names by Beds24 `propertyId` (the cached `GET /properties` answer).
     pub property_names: &'a HashMap<String, String>,
-    /// The sync's clock, written to `lastUpdatedBD`.
     /// The booking's messages, or `None` when Beds24 could not be asked for them.
-    /// The `BDStatus` to write.
     pub messages: Option<Vec<Value>>,
+    /// The sync's clock, written to `lastUpdatedBD`.
     pub now: DateTime<Utc>,
+    /// The `BDStatus` to write.
     pub state: SyncState,
 }
 
@@ -142,10 +139,23 @@ pub fn map_booking(
     booking: &Value,
     ctx: MappingContext<'_>,
 ) -> Result<(BookingRow, Vec<Anomaly>), MappingError> {
+    map_identified(booking_id_of(booking)?, booking, ctx)
+}
+
+/// The id of a booking as Beds24 returns it.
+pub fn booking_id_of(booking: &Value) -> Result<BookingId, MappingError> {
     let object = booking.as_object().ok_or(MappingError::NotAnObject)?;
     let id_value = object.get("id").unwrap_or(&Value::Null);
-    let booking_id =
-        BookingId::from_json(id_value).map_err(|e| MappingError::NoId(e.to_string()))?;
+    BookingId::from_json(id_value).map_err(|e| MappingError::NoId(e.to_string()))
+}
+
+/// [`map_booking`] for a booking whose id was already read (with [`booking_id_of`]).
+pub fn map_identified(
+    booking_id: BookingId,
+    booking: &Value,
+    ctx: MappingContext<'_>,
+) -> Result<(BookingRow, Vec<Anomaly>), MappingError> {
+    let object = booking.as_object().ok_or(MappingError::NotAnObject)?;
     let text = |key: &str| object.get(key).and_then(non_empty_text);
     let int = |key: &str| object.get(key).and_then(as_i64);
 
@@ -183,7 +193,7 @@ pub fn map_booking(
         .and_then(|id| ctx.property_names.get(&id).cloned());
 
     let row = BookingRow {
-        booking_id: booking_id.to_string(),
+        booking_id,
         phone: text("phone").or_else(|| text("mobile")),
         guest_name: (!guest_name.is_empty()).then_some(guest_name),
         status: text("status"),

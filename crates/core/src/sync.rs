@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::beds24::ApiFailure;
-use crate::mapping::{map_booking, Anomaly, BookingRow, MappingContext, SyncState};
+use crate::mapping::{booking_id_of, map_identified, Anomaly, BookingRow, MappingContext, SyncState};
 use crate::queue::{ClaimedJob, Failure};
 use crate::BookingId;
 
@@ -37,26 +37,26 @@ pub fn plan_batch(
     fetched: &Fetched<'_>,
     now: DateTime<Utc>,
 ) -> Vec<(ClaimedJob, JobResult)> {
-    let by_id: HashMap<String, &Value> = fetched
+    let by_id: HashMap<BookingId, &Value> = fetched
         .bookings
         .iter()
-        .filter_map(|b| Some((BookingId::from_json(b.get("id")?).ok()?.to_string(), b)))
+        .filter_map(|b| Some((booking_id_of(b).ok()?, b)))
         .collect();
-    let mut messages: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut messages: HashMap<BookingId, Vec<Value>> = HashMap::new();
     for message in fetched.messages.unwrap_or_default() {
         if let Some(id) = message
             .get("bookingId")
             .and_then(|v| BookingId::from_json(v).ok())
         {
             messages
-                .entry(id.to_string())
+                .entry(id)
                 .or_default()
                 .push(message.clone());
         }
     }
     jobs.iter()
         .map(|job| {
-            let id = job.booking_id.as_str();
+            let id = &job.booking_id;
             let result = match by_id.get(id) {
                 None => JobResult::Missing,
                 Some(booking) => {
@@ -68,7 +68,7 @@ pub fn plan_batch(
                         now,
                         state: SyncState::Synced,
                     };
-                    match map_booking(booking, ctx) {
+                    match map_identified(id.clone(), booking, ctx) {
                         Ok((row, anomalies)) => JobResult::Row(Box::new(row), anomalies),
                         Err(e) => {
                             JobResult::Failed(Failure::Permanent(format!("malformed booking: {e}")))
