@@ -2,29 +2,21 @@
 
 use anyhow::Context;
 use beds24_spin_glue::config;
+use beds24_sync_core::beds24::client::ClientConfig;
 use beds24_sync_core::beds24::urls::ApiBase;
 use beds24_sync_core::queue::policy::{DEFAULT_BATCH, DEFAULT_LEASE};
 use beds24_sync_core::queue::RetrySchedule;
+use beds24_sync_core::worker::WorkerConfig;
 
+/// Where the worker's stores are, and how it works.
 pub struct Settings {
     pub redis_url: String,
     pub database_url: String,
-    pub api: ApiBase,
-    pub long_life_token: String,
-    pub refresh_token: String,
-    pub lease_ms: i64,
-    pub batch: usize,
-    pub schedule: RetrySchedule,
-    /// Connect / first-byte / between-bytes timeout of each Beds24 call (at most a
-    /// quarter of the lease).
-    pub api_timeout: std::time::Duration,
-    /// Credits kept in reserve for other users of the account (manual calls, other tools).
-    pub credit_reserve: f64,
+    pub worker: WorkerConfig,
 }
 
 impl Settings {
     pub fn load() -> anyhow::Result<Self> {
-        let get = |name: &str| config::required(name).map_err(|e| anyhow::anyhow!(e));
         let schedule_text = config::optional("retry_delays");
         let schedule = if schedule_text.is_empty() {
             RetrySchedule::default()
@@ -38,17 +30,22 @@ impl Settings {
         let api_timeout = config::number("beds24_timeout_seconds", 30.0_f64)
             .max(0.1)
             .min(lease_ms as f64 / 4000.0);
-        Ok(Self {
-            redis_url: get("redis_url")?,
-            database_url: get("database_url")?,
-            api: ApiBase::parse(&get("beds24_api_url")?).context("beds24_api_url")?,
+        let client = ClientConfig {
+            api: ApiBase::parse(&config::required("beds24_api_url")?).context("beds24_api_url")?,
             long_life_token: config::optional("beds24_token"),
             refresh_token: config::optional("beds24_refresh_token"),
-            lease_ms,
-            batch: config::number("batch_size", DEFAULT_BATCH).clamp(1, 100),
-            schedule,
-            api_timeout: std::time::Duration::from_secs_f64(api_timeout),
+            timeout: std::time::Duration::from_secs_f64(api_timeout),
             credit_reserve: config::number("beds24_credit_reserve", 5.0),
+        };
+        Ok(Self {
+            redis_url: config::required("redis_url")?,
+            database_url: config::required("database_url")?,
+            worker: WorkerConfig {
+                client,
+                lease_ms,
+                batch: config::number("batch_size", DEFAULT_BATCH).clamp(1, 100),
+                schedule,
+            },
         })
     }
 }

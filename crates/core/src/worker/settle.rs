@@ -1,31 +1,48 @@
-//! Settling claimed jobs: completions and failures, each batch in one round trip.
+//! Settling claimed jobs: completions and failures, each group in one round trip, then the logs.
 
-use beds24_spin_glue::{job_records, log, now_ms, redis::SpinRedis};
-use beds24_sync_core::logging::Level;
-use beds24_sync_core::queue::{decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue};
 use serde_json::json;
 
-use crate::settings::Settings;
+use super::JobRecords;
+use crate::logging::{emit, now_ms, Level};
+use crate::queue::{decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue, RetrySchedule};
+use crate::store::RedisExec;
+use crate::BookingId;
 
-/// Best effort: a record left behind is overwritten by the booking's next webhook.
-fn forget_records<'a>(jobs: impl IntoIterator<Item = &'a ClaimedJob>) {
-    let _ = job_records::forget(jobs.into_iter().map(|job| &job.booking_id));
+/// Best effort: a record left behind holds no guest data and is overwritten by the
+/// booking's next webhook.
+fn forget_records<'a>(records: &mut impl JobRecords, ids: impl IntoIterator<Item = &'a BookingId>) {
+    let ids: Vec<&BookingId> = ids.into_iter().collect();
+    if let Err(e) = records.forget(&ids) {
+        emit(
+            Level::Warn,
+            "could not delete job records",
+            &[("count", json!(ids.len())), ("error", json!(e.to_string()))],
+        );
+    }
 }
 
-/// Complete every synced job of the batch in one round trip.
-pub fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64) {
+/// Complete every synced job of a batch in one round trip.
+pub fn settle_successes<R: RedisExec>(
+    queue: &mut Queue<'_, R>,
+    records: &mut impl JobRecords,
+    jobs: &[ClaimedJob],
+    started: i64,
+) {
+    if jobs.is_empty() {
+        return;
+    }
     let now = now_ms();
-    let records: Vec<HistoryRecord> = jobs
+    let history: Vec<HistoryRecord> = jobs
         .iter()
-        .map(|job| history(job, "completed", started, now, None))
+        .map(|job| record(job, "completed", started, now, None))
         .collect();
-    let done: Vec<_> = jobs.iter().zip(&records).collect();
-    let verdicts = match Queue::new(redis).complete_many(&done, Clock::Redis) {
+    let done: Vec<_> = jobs.iter().zip(&history).collect();
+    let verdicts = match queue.complete_many(&done, Clock::Redis) {
         Ok(verdicts) => verdicts,
         Err(e) => {
             // The jobs stay active; their leases run out and they are synced again.
-            let ids: Vec<&str> = jobs.iter().map(|j| j.booking_id.as_str()).collect();
-            log(
+            let ids: Vec<&BookingId> = jobs.iter().map(|j| &j.booking_id).collect();
+            emit(
                 Level::Error,
                 "could not record completion",
                 &[("bookingIds", json!(ids)), ("error", json!(e.to_string()))],
@@ -33,13 +50,10 @@ pub fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64
             return;
         }
     };
-    let finished = jobs
-        .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| *v == "completed");
-    forget_records(finished.map(|(job, _)| job));
+    let ended = jobs.iter().zip(&verdicts).filter(|(_, v)| v.ends_job());
+    forget_records(records, ended.map(|(job, _)| &job.booking_id));
     for (job, verdict) in jobs.iter().zip(verdicts) {
-        log(
+        emit(
             Level::Info,
             "booking synced",
             &[
@@ -54,9 +68,10 @@ pub fn settle_successes(redis: &mut SpinRedis, jobs: &[ClaimedJob], started: i64
 
 /// Settle jobs that failed for one reason, in one round trip: each by the retry policy
 /// (its own tries), all on Redis's clock, so jobs delayed together come due together.
-pub fn settle_failures(
-    settings: &Settings,
-    redis: &mut SpinRedis,
+pub fn settle_failures<R: RedisExec>(
+    queue: &mut Queue<'_, R>,
+    records: &mut impl JobRecords,
+    schedule: &RetrySchedule,
     jobs: &[ClaimedJob],
     failure: &Failure,
     started: i64,
@@ -69,36 +84,27 @@ pub fn settle_failures(
     let decided: Vec<_> = jobs
         .iter()
         .map(|job| {
-            let decision = decide(&settings.schedule, job.attempts, failure, jitter);
-            let record = history(
-                job,
-                decision.mode(),
-                started,
-                now,
-                Some(failure.message().to_owned()),
-            );
-            (job, decision, record)
+            let decision = decide(schedule, job.attempts, failure, jitter);
+            let error = Some(failure.message().to_owned());
+            let history = record(job, decision.mode(), started, now, error);
+            (job, decision, history)
         })
         .collect();
     let batch: Vec<_> = decided
         .iter()
-        .map(|(job, decision, record)| (*job, *decision, failure.message(), record))
+        .map(|(job, decision, history)| (*job, *decision, failure.message(), history))
         .collect();
-    let verdicts = Queue::new(redis).fail_many(&batch, Clock::Redis);
+    let verdicts = queue.fail_many(&batch, Clock::Redis);
     if let Ok(verdicts) = &verdicts {
-        forget_records(
-            jobs.iter()
-                .zip(verdicts)
-                .filter(|(_, v)| *v == "final")
-                .map(|(job, _)| job),
-        );
+        let ended = jobs.iter().zip(verdicts).filter(|(_, v)| v.ends_job());
+        forget_records(records, ended.map(|(job, _)| &job.booking_id));
     }
     for (i, (job, decision, _)) in decided.iter().enumerate() {
         let verdict = match &verdicts {
             Ok(all) => json!(all.get(i)),
             Err(e) => json!({ "error": e.to_string() }),
         };
-        log(
+        emit(
             Level::Warn,
             "booking sync failed",
             &[
@@ -115,7 +121,7 @@ pub fn settle_failures(
 
 /// Failures that no call can get past for a while hold every claim: a rejected account
 /// until the next recheck, a spent credit window until it resets.
-pub fn hold_for(redis: &mut SpinRedis, failure: &Failure) {
+pub fn hold_for<R: RedisExec>(queue: &mut Queue<'_, R>, failure: &Failure) {
     let (reason, for_ms) = match failure {
         // (The client has already recorded why, for readiness.)
         Failure::AccountBlocked(message) => (
@@ -128,32 +134,31 @@ pub fn hold_for(redis: &mut SpinRedis, failure: &Failure) {
         } => (reason.clone(), *retry_after_ms),
         Failure::Transient(_) | Failure::Permanent(_) => return,
     };
-    if let Err(e) = Queue::new(redis).hold(&reason, for_ms) {
-        log(
+    match queue.hold(&reason, for_ms) {
+        Err(e) => emit(
             Level::Warn,
             "could not hold the queue",
             &[("error", json!(e.to_string()))],
-        );
-    } else {
-        log(
+        ),
+        Ok(()) => emit(
             Level::Warn,
             "queue held",
             &[("reason", json!(reason)), ("forMs", json!(for_ms))],
-        );
+        ),
     }
 }
 
-fn history(
+fn record(
     job: &ClaimedJob,
-    outcome: &str,
+    outcome: &'static str,
     started: i64,
     now: i64,
     error: Option<String>,
 ) -> HistoryRecord {
     HistoryRecord {
-        booking_id: job.booking_id.to_string(),
+        booking_id: job.booking_id.clone(),
         action: job.action,
-        outcome: outcome.to_owned(),
+        outcome,
         attempts: job.attempts + 1,
         started_at: started,
         finished_at: now,

@@ -1,24 +1,44 @@
-//! Where rows go: the invocation's Postgres session.
+//! Where rows go: one Postgres session per worker invocation, opened on first use.
 
-use beds24_spin_glue::{pg::SpinPg, schema};
-use beds24_sync_core::db::{self, UpsertReport};
-use beds24_sync_core::mapping::BookingRow;
-use beds24_sync_core::store::StoreError;
+use crate::db::{self, UpsertReport};
+use crate::mapping::BookingRow;
+use crate::store::{SqlExec, StoreError};
+use crate::BookingId;
+
+/// Opens Postgres sessions (Spin's outbound Postgres, or a native client in tests).
+pub trait SqlConnect {
+    /// The session type.
+    type Conn: SqlExec;
+    /// Open a new session.
+    fn connect(&mut self) -> Result<Self::Conn, StoreError>;
+}
+
+impl<F, C> SqlConnect for F
+where
+    F: FnMut() -> Result<C, StoreError>,
+    C: SqlExec,
+{
+    type Conn = C;
+    fn connect(&mut self) -> Result<C, StoreError> {
+        self()
+    }
+}
 
 /// One Postgres session for all the batches of an invocation, opened on first use
 /// (Spin opens a new session on every `open`; a burst of batches should not pay for
 /// one each) and dropped after any error so the next batch starts on a fresh one.
 /// Each new session first checks the database's schema version (one query), so a
 /// new or restored database is migrated before the first row is written to it.
-pub struct PgSession {
-    url: String,
-    connection: Option<SpinPg>,
+pub struct PgSession<C: SqlConnect> {
+    connect: C,
+    connection: Option<C::Conn>,
 }
 
-impl PgSession {
-    pub fn new(url: &str) -> Self {
+impl<C: SqlConnect> PgSession<C> {
+    /// A session that opens its connection with `connect` when first needed.
+    pub fn new(connect: C) -> Self {
         PgSession {
-            url: url.to_owned(),
+            connect,
             connection: None,
         }
     }
@@ -28,7 +48,7 @@ impl PgSession {
     pub fn store(
         &mut self,
         rows: &[BookingRow],
-        missing: &[String],
+        missing: &[BookingId],
     ) -> Result<UpsertReport, StoreError> {
         if rows.is_empty() && missing.is_empty() {
             return Ok(UpsertReport::default());
@@ -47,7 +67,7 @@ impl PgSession {
     fn write(
         &mut self,
         rows: &[BookingRow],
-        missing: &[String],
+        missing: &[BookingId],
     ) -> Result<UpsertReport, StoreError> {
         let result = self.connection().and_then(|pg| {
             let report = db::upsert_isolating(pg, rows)?;
@@ -60,12 +80,14 @@ impl PgSession {
         result
     }
 
-    fn connection(&mut self) -> Result<&mut SpinPg, StoreError> {
+    fn connection(&mut self) -> Result<&mut C::Conn, StoreError> {
         if self.connection.is_none() {
-            let mut pg = SpinPg::open(&self.url)?;
-            schema::ensure(&mut pg)?;
+            let mut pg = self.connect.connect()?;
+            db::ensure_schema(&mut pg)?;
             self.connection = Some(pg);
         }
-        Ok(self.connection.as_mut().expect("opened above"))
+        self.connection
+            .as_mut()
+            .ok_or_else(|| StoreError::Other("no Postgres session".into()))
     }
 }

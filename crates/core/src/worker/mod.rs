@@ -1,0 +1,245 @@
+//! One worker invocation, free of Spin: claim due jobs in batches, fetch them from Beds24, store, settle.
+//!
+//! The worker component only opens the platform's doors (Redis, HTTP, Postgres, the
+//! key-value store) and calls [`run`]; everything it decides is here, tested natively.
+
+mod notify;
+mod outcome;
+mod session;
+mod settle;
+
+use serde_json::json;
+
+pub use notify::ensure_expiry_events;
+pub use outcome::{outcomes, Outcomes};
+pub use session::{PgSession, SqlConnect};
+
+use crate::beds24::client::{Client, ClientConfig};
+use crate::beds24::fetch::{fetch_batch, BatchData};
+use crate::beds24::http::HttpGet;
+use crate::beds24::ApiFailure;
+use crate::keys::Keys;
+use crate::logging::{emit, now_ms, Level};
+use crate::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Queue, RetrySchedule};
+use crate::store::{RedisExec, StoreError};
+use crate::sync::{job_failure, plan_batch, sync_batch, BatchAttempt};
+use crate::BookingId;
+
+/// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
+pub const INVOCATION_BUDGET_MS: i64 = 20_000;
+
+/// The job records the webhook keeps beside each job (Spin's key-value store).
+pub trait JobRecords {
+    /// Delete the records of these bookings (their jobs have ended).
+    fn forget(&mut self, ids: &[&BookingId]) -> Result<(), StoreError>;
+}
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// The Beds24 client's settings.
+    pub client: ClientConfig,
+    /// How long a claim is held before another worker may take the job over (ms).
+    pub lease_ms: i64,
+    /// Jobs per Beds24 request.
+    pub batch: usize,
+    /// Retry delays (and so the number of tries).
+    pub schedule: RetrySchedule,
+}
+
+/// What the platform lends one invocation.
+pub struct Platform<'a, R, H, C: SqlConnect, J> {
+    /// The queue's Redis.
+    pub redis: &'a mut R,
+    /// Outbound HTTP to Beds24.
+    pub http: &'a mut H,
+    /// Postgres, opened on first use.
+    pub pg: PgSession<C>,
+    /// The webhook's job records.
+    pub records: &'a mut J,
+}
+
+/// What one invocation did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Batches claimed.
+    pub batches: usize,
+    /// Jobs claimed.
+    pub jobs: usize,
+    /// The time budget ran out with work left: a wake-up was published for it.
+    pub handed_on: bool,
+}
+
+/// Claim and sync batches until nothing is due (or paused, or held), or the time
+/// budget is spent. Only a queue that cannot be read is an error: every claimed job
+/// is settled, whatever Beds24 or Postgres answer.
+pub async fn run<R, H, C, J>(
+    config: &WorkerConfig,
+    keys: &Keys,
+    platform: Platform<'_, R, H, C, J>,
+    budget_ms: i64,
+) -> Result<RunSummary, StoreError>
+where
+    R: RedisExec,
+    H: HttpGet,
+    C: SqlConnect,
+    J: JobRecords,
+{
+    ensure_expiry_events(platform.redis, keys);
+    let mut run = Run {
+        config,
+        keys,
+        platform,
+        scopes_checked: false,
+    };
+    let started = now_ms();
+    let mut summary = RunSummary::default();
+    loop {
+        let options = ClaimOptions {
+            clock: Clock::Redis,
+            lease_ms: config.lease_ms,
+            batch: config.batch,
+            max_tries: config.schedule.max_tries(),
+        };
+        // Empty while paused or held (account unusable, credits spent): the hold's
+        // expiry wakes a worker when calls may go out again.
+        let jobs = run.queue().claim(&options)?;
+        if jobs.is_empty() {
+            return Ok(summary);
+        }
+        summary.batches += 1;
+        summary.jobs += jobs.len();
+        sync_batch(&mut run, &jobs).await;
+        if now_ms() - started > budget_ms {
+            run.queue().publish_wakeup()?;
+            summary.handed_on = true;
+            return Ok(summary);
+        }
+    }
+}
+
+/// One invocation's state: its settings, its platform, what it already checked.
+struct Run<'a, 'p, R, H, C: SqlConnect, J> {
+    config: &'a WorkerConfig,
+    keys: &'a Keys,
+    platform: Platform<'p, R, H, C, J>,
+    /// The token's scopes were checked (or known good) during this invocation.
+    scopes_checked: bool,
+}
+
+impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt for Run<'_, '_, R, H, C, J> {
+    /// Fetch, map, upsert and settle one group of claimed jobs; a failed Beds24 request
+    /// settles nothing and is handed back for batch recovery to decide.
+    async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure> {
+        let started = now_ms();
+        let data = self.fetch(jobs)?;
+        self.renew_leases_if_slow(jobs, started);
+        self.store_and_settle(jobs, &data, started);
+        Ok(())
+    }
+
+    fn fail(&mut self, jobs: &[ClaimedJob], failure: ApiFailure) {
+        let failure = self.queue_failure(failure);
+        let schedule = &self.config.schedule;
+        let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
+        settle::hold_for(&mut queue, &failure);
+        settle::settle_failures(
+            &mut queue,
+            &mut *self.platform.records,
+            schedule,
+            jobs,
+            &failure,
+            now_ms(),
+        );
+    }
+}
+
+impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C, J> {
+    fn queue(&mut self) -> Queue<'_, R> {
+        Queue::with_keys(&mut *self.platform.redis, self.keys.clone())
+    }
+
+    fn client(&mut self) -> Client<'_, R, H> {
+        Client::new(
+            &self.config.client,
+            self.keys,
+            &mut *self.platform.redis,
+            &mut *self.platform.http,
+        )
+    }
+
+    fn fetch(&mut self, jobs: &[ClaimedJob]) -> Result<BatchData, ApiFailure> {
+        let check_scopes = !self.scopes_checked;
+        let mut client = self.client();
+        if let Some(until) = client.credits_wait_until() {
+            return Err(ApiFailure::RateLimited(
+                "Beds24 credit budget spent".into(),
+                Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
+            ));
+        }
+        if check_scopes {
+            client.check_scopes()?;
+        }
+        self.scopes_checked = true;
+        let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
+        fetch_batch(&mut self.client(), &ids)
+    }
+
+    /// The queue failure for a failed request; only a rate limit waits for the shared window.
+    fn queue_failure(&mut self, failure: ApiFailure) -> Failure {
+        let window = match failure {
+            ApiFailure::RateLimited(..) => self
+                .client()
+                .credits_wait_until()
+                .map(|until| until - now_ms()),
+            _ => None,
+        };
+        job_failure(failure, window)
+    }
+
+    /// A fetch that took a good part of the lease renews it before storing, so the
+    /// batch is not taken over (and its tries used) while its rows are being written.
+    fn renew_leases_if_slow(&mut self, jobs: &[ClaimedJob], started: i64) {
+        if now_ms() - started < self.config.lease_ms / 4 {
+            return;
+        }
+        let lease_ms = self.config.lease_ms;
+        if let Err(e) = self.queue().extend_leases(jobs, Clock::Redis, lease_ms) {
+            emit(
+                Level::Warn,
+                "could not renew leases",
+                &[("error", json!(e.to_string()))],
+            );
+        }
+    }
+
+    /// Map what one batch fetched, upsert the rows and settle every job.
+    fn store_and_settle(&mut self, jobs: &[ClaimedJob], data: &BatchData, started: i64) {
+        let fetched_at = now_ms();
+        let plan = plan_batch(jobs, &data.as_input(), chrono::Utc::now());
+        outcome::log_anomalies(&plan);
+        let (rows, missing) = outcome::rows_and_missing(&plan);
+        let stored = self.platform.pg.store(&rows, &missing);
+        let stored_at = now_ms();
+        let Outcomes { synced, failed } = outcomes(plan, &stored);
+        let schedule = &self.config.schedule;
+        let records = &mut *self.platform.records;
+        let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
+        for (failure, jobs) in &failed {
+            settle::settle_failures(&mut queue, records, schedule, jobs, failure, started);
+        }
+        settle::settle_successes(&mut queue, records, &synced, started);
+        // Where a batch's time goes, for operators tuning batch_size or chasing a slow phase.
+        emit(
+            Level::Info,
+            "batch done",
+            &[
+                ("jobs", json!(jobs.len())),
+                ("synced", json!(synced.len())),
+                ("fetchMs", json!(fetched_at - started)),
+                ("storeMs", json!(stored_at - fetched_at)),
+                ("settleMs", json!(now_ms() - stored_at)),
+            ],
+        );
+    }
+}
