@@ -7,7 +7,7 @@ use beds24_spin_glue::{job_records, log, pg::SpinPg, schema};
 use beds24_sync_core::booking_id::BookingIdError;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::logging::Level;
-use beds24_sync_core::queue::{Clock, Purge, Queue};
+use beds24_sync_core::queue::{Clock, Counter, Purge, Queue};
 use beds24_sync_core::store::StoreError;
 use beds24_sync_core::{Action, BookingId};
 use serde_json::{json, Value};
@@ -84,7 +84,7 @@ pub fn enqueue(body: &[u8]) -> Result<Response, ActionError> {
     let id = BookingId::from_json(value.get("bookingId").ok_or(ActionError::InvalidBody)?)?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
-    let outcome = queue.enqueue_counted(&id, Action::Modify, Clock::Redis, "manual")?;
+    let outcome = queue.enqueue_counted(&id, Action::Modify, Clock::Redis, Counter::Manual)?;
     let _ = queue.publish_wakeup();
     Ok(respond::json(
         202,

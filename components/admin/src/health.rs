@@ -7,7 +7,9 @@ use beds24_spin_glue::{now_ms, pg::SpinPg};
 use beds24_sync_core::db;
 use beds24_sync_core::logging::rfc3339;
 use beds24_sync_core::queue::Queue;
-use beds24_sync_core::store::{RedisExec, RedisValue, StoreError};
+use beds24_sync_core::keys::Keys;
+use beds24_sync_core::store::StoreError;
+use beds24_sync_core::account;
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
 
@@ -102,8 +104,7 @@ fn check_token() -> Result<Value, CheckError> {
     }
     // Set by the worker while Beds24 rejects the token, cleared by its next accepted call.
     let mut redis = redis()?;
-    let rejected = redis.execute("GET", &["b24:beds24:auth-failed".into()])?;
-    if let Some(since) = rejected.first().and_then(RedisValue::as_text) {
+    if let Some(since) = account::token_rejected(&mut redis, &Keys::default())? {
         return Err(CheckError::TokenRejected { since });
     }
     Ok(json!({"kind": if long_life { "long-life" } else { "refresh" }}))

@@ -66,10 +66,7 @@ pub fn dead() -> Result<Response, JobsError> {
     let dead = queue.dead_jobs(200)?;
     let mut jobs = Vec::with_capacity(dead.len());
     for (id, died_at) in dead {
-        let fields = BookingId::parse(&id)
-            .ok()
-            .and_then(|b| queue.job_fields(&b).ok())
-            .unwrap_or_default();
+        let fields = queue.job_fields(&id).unwrap_or_default();
         jobs.push(json!({
             "bookingId": id,
             "diedAt": died_at,
@@ -135,7 +132,7 @@ pub fn detail(raw_id: &str) -> Result<Response, JobsError> {
     let completed = mentions(queue.history(false, 100)?);
     let failed = mentions(queue.history(true, 100)?);
     let row = match SpinPg::open(&config::required("database_url")?) {
-        Ok(mut pg) => db::booking_json(&mut pg, id.as_str()).unwrap_or(None),
+        Ok(mut pg) => db::booking_json(&mut pg, &id).unwrap_or(None),
         Err(_) => None,
     };
     Ok(respond::json(

@@ -3,8 +3,10 @@
 use std::fmt::Write;
 
 use beds24_sync_core::queue::policy::DURATION_BUCKETS;
-use beds24_sync_core::queue::{keys, Clock, Queue, QueueStats};
-use beds24_sync_core::store::{RedisExec, RedisValue};
+use beds24_sync_core::account;
+use beds24_sync_core::beds24::Endpoint;
+use beds24_sync_core::keys::Keys;
+use beds24_sync_core::queue::{Clock, Counter, Queue, QueueStats};
 use beds24_sync_core::Action;
 use spin_sdk::http::Response;
 
@@ -42,7 +44,7 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
             .map(|a| {
                 (
                     format!("{{action=\"{a}\"}}"),
-                    stats.total(&format!("received:{a}")) as f64,
+                    stats.total(Counter::Received(*a)) as f64,
                 )
             })
             .collect(),
@@ -51,42 +53,42 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         "beds24_webhooks_skipped_total",
         "counter",
         "Webhooks without a usable bookingId.",
-        vec![(String::new(), stats.total("skipped") as f64)],
+        vec![(String::new(), stats.total(Counter::Skipped) as f64)],
     );
     family(
         "jobs_processed_total",
         "counter",
         "Jobs synced successfully.",
-        vec![("{type=\"webhook\"}".into(), stats.total("processed") as f64)],
+        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Processed) as f64)],
     );
     family(
         "jobs_failed_total",
         "counter",
         "Jobs that ended failed (final or dead-lettered).",
-        vec![("{type=\"webhook\"}".into(), stats.total("failed") as f64)],
+        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Failed) as f64)],
     );
     family(
         "jobs_retried_total",
         "counter",
         "Failed tries scheduled again.",
-        vec![("{type=\"webhook\"}".into(), stats.total("retried") as f64)],
+        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Retried) as f64)],
     );
     family(
         "jobs_coalesced_total",
         "counter",
         "Webhooks folded into an existing job.",
-        vec![("{type=\"webhook\"}".into(), stats.total("coalesced") as f64)],
+        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Coalesced) as f64)],
     );
     family(
         "beds24_api_calls_total",
         "counter",
         "Calls made to the Beds24 API, by endpoint.",
-        ["bookings", "messages", "properties", "token", "details"]
+        Endpoint::ALL
             .iter()
             .map(|e| {
                 (
                     format!("{{endpoint=\"{e}\"}}"),
-                    stats.total(&format!("api:{e}")) as f64,
+                    stats.total(Counter::ApiCall(*e)) as f64,
                 )
             })
             .collect(),
@@ -146,7 +148,7 @@ fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
         .map(|le| le.to_string())
         .chain(["+Inf".to_owned()]);
     for le in labels {
-        cumulative += stats.total(&format!("duration_bucket:{le}")) as f64;
+        cumulative += stats.total(Counter::DurationBucket(le.clone())) as f64;
         samples.push((
             format!("_bucket{{type=\"webhook\",le=\"{le}\"}}"),
             cumulative,
@@ -154,7 +156,7 @@ fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
     }
     samples.push((
         "_sum{type=\"webhook\"}".into(),
-        stats.total("duration_ms_sum") as f64 / 1000.0,
+        stats.total(Counter::DurationMsSum) as f64 / 1000.0,
     ));
     samples.push(("_count{type=\"webhook\"}".into(), cumulative));
     samples
@@ -162,19 +164,10 @@ fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {
 
 /// Beds24 credits left in the window, as the worker last saw them.
 pub fn credits(redis: &mut SpinRedis) -> Option<f64> {
-    let reply = redis
-        .execute("HGET", &["b24:beds24:credits".into(), "remaining".into()])
-        .ok()?;
-    reply.first()?.as_text()?.parse().ok()
+    account::credits_remaining(redis, &Keys::default())
 }
 
 /// The newest failure in the history, if any.
 pub fn last_error(redis: &mut SpinRedis) -> Option<serde_json::Value> {
-    let reply = redis
-        .execute("LINDEX", &[keys::FAILED.into(), 0i64.into()])
-        .ok()?;
-    match reply.first()? {
-        RedisValue::Nil => None,
-        value => serde_json::from_str(&value.as_text()?).ok(),
-    }
+    Queue::new(redis).history(true, 1).ok()?.into_iter().next()
 }

@@ -5,7 +5,7 @@ use beds24_sync_core::auth::check_webhook;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::{rfc3339, Level};
-use beds24_sync_core::queue::{Clock, Enqueued, Queue};
+use beds24_sync_core::queue::{Clock, Counter, Enqueued, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -52,7 +52,7 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
                 "Beds24 webhook skipped",
                 &[("bookingId", json!(booking_id)), ("reason", json!(reason))],
             );
-            let _ = Queue::new(redis).count("skipped", 1);
+            let _ = Queue::new(redis).count(Counter::Skipped, 1);
             let mut answer = json!({"skipped": reason});
             if let Some(id) = booking_id {
                 answer["bookingId"] = json!(id);
