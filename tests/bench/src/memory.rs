@@ -2,7 +2,7 @@
 
 use anyhow::{ensure, Context, Result};
 use beds24_sync_core::queue::policy::COMPLETED_HISTORY;
-use beds24_sync_core::queue::{ClaimOptions, Completion, HistoryRecord, Queue};
+use beds24_sync_core::queue::{scripts, ClaimOptions, Completion, HistoryRecord, Queue};
 use beds24_sync_core::{Action, BookingId};
 use beds24_testkit::{NativeRedis, RedisServer};
 
@@ -62,6 +62,11 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
     let server = RedisServer::start_with(false)?;
     let mut conn = server.connection(0)?;
     let mut native = NativeRedis(server.connection(0)?);
+    // The pipeline below replays recorded EVALSHA calls: the server must know the script.
+    redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg(scripts::ENQUEUE.source())
+        .exec(&mut conn)?;
     // The completed history is full after COMPLETED_HISTORY jobs; measure from ten times that.
     let mark = (COMPLETED_HISTORY as u64 * 10).min(jobs);
     let half = (jobs / 2).max(mark);
