@@ -4,12 +4,12 @@ use beds24_spin_glue::config::{self, ConfigError};
 use beds24_spin_glue::redis::SpinRedis;
 use beds24_spin_glue::respond::{self, Unavailable};
 use beds24_spin_glue::{now_ms, pg::SpinPg};
+use beds24_sync_core::account;
 use beds24_sync_core::db;
+use beds24_sync_core::keys::Keys;
 use beds24_sync_core::logging::rfc3339;
 use beds24_sync_core::queue::Queue;
-use beds24_sync_core::keys::Keys;
 use beds24_sync_core::store::StoreError;
-use beds24_sync_core::account;
 use serde_json::{json, Value};
 use spin_sdk::http::Response;
 

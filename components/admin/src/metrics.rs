@@ -2,10 +2,10 @@
 
 use std::fmt::Write;
 
-use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::account;
 use beds24_sync_core::beds24::Endpoint;
 use beds24_sync_core::keys::Keys;
+use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::queue::{Clock, Counter, Queue, QueueStats};
 use beds24_sync_core::Action;
 use spin_sdk::http::Response;
@@ -59,25 +59,37 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
         "jobs_processed_total",
         "counter",
         "Jobs synced successfully.",
-        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Processed) as f64)],
+        vec![(
+            "{type=\"webhook\"}".into(),
+            stats.total(Counter::Processed) as f64,
+        )],
     );
     family(
         "jobs_failed_total",
         "counter",
         "Jobs that ended failed (final or dead-lettered).",
-        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Failed) as f64)],
+        vec![(
+            "{type=\"webhook\"}".into(),
+            stats.total(Counter::Failed) as f64,
+        )],
     );
     family(
         "jobs_retried_total",
         "counter",
         "Failed tries scheduled again.",
-        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Retried) as f64)],
+        vec![(
+            "{type=\"webhook\"}".into(),
+            stats.total(Counter::Retried) as f64,
+        )],
     );
     family(
         "jobs_coalesced_total",
         "counter",
         "Webhooks folded into an existing job.",
-        vec![("{type=\"webhook\"}".into(), stats.total(Counter::Coalesced) as f64)],
+        vec![(
+            "{type=\"webhook\"}".into(),
+            stats.total(Counter::Coalesced) as f64,
+        )],
     );
     family(
         "beds24_api_calls_total",

@@ -39,7 +39,13 @@ async fn run() -> anyhow::Result<()> {
         pg: PgSession::new(move || SpinPg::open(&database_url)),
         records: &mut KvRecords,
     };
-    worker::run(&settings.worker, &Keys::default(), platform, INVOCATION_BUDGET_MS).await?;
+    worker::run(
+        &settings.worker,
+        &Keys::default(),
+        platform,
+        INVOCATION_BUDGET_MS,
+    )
+    .await?;
     Ok(())
 }
 

@@ -57,7 +57,9 @@ fn isolate(
         }
         Err(e) if e.is_data_error() => {
             if let Some(row) = rows.first() {
-                report.rejected.push((row.booking_id.clone(), e.to_string()));
+                report
+                    .rejected
+                    .push((row.booking_id.clone(), e.to_string()));
             }
             Ok(())
         }

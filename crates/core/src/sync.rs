@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::beds24::ApiFailure;
-use crate::mapping::{booking_id_of, map_identified, Anomaly, BookingRow, MappingContext, SyncState};
+use crate::mapping::{
+    booking_id_of, map_identified, Anomaly, BookingRow, MappingContext, SyncState,
+};
 use crate::queue::{ClaimedJob, Failure};
 use crate::BookingId;
 
@@ -48,10 +50,7 @@ pub fn plan_batch(
             .get("bookingId")
             .and_then(|v| BookingId::from_json(v).ok())
         {
-            messages
-                .entry(id)
-                .or_default()
-                .push(message.clone());
+            messages.entry(id).or_default().push(message.clone());
         }
     }
     jobs.iter()

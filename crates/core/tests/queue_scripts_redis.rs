@@ -12,7 +12,9 @@ fn a_flushed_script_cache_costs_one_eval_and_nothing_else() {
     redis.execute("SCRIPT", &["FLUSH".into()]).unwrap();
     let sha = scripts::ENQUEUE.sha1();
     let cached = |redis: &mut NativeRedis| {
-        redis.execute("SCRIPT", &["EXISTS".into(), sha.clone().into()]).unwrap()[0]
+        redis
+            .execute("SCRIPT", &["EXISTS".into(), sha.clone().into()])
+            .unwrap()[0]
             .as_i64()
     };
     // EVALSHA alone is refused, as a NOSCRIPT the store layer names.
@@ -46,7 +48,9 @@ fn a_script_error_names_the_script() {
         .enqueue(&id, Action::Created, 1_000)
         .unwrap_err();
     match error {
-        StoreError::Command(message) => assert!(message.starts_with("script enqueue:"), "{message}"),
+        StoreError::Command(message) => {
+            assert!(message.starts_with("script enqueue:"), "{message}")
+        }
         other => panic!("expected a command error, got {other:?}"),
     }
 }

@@ -127,7 +127,9 @@ struct Run<'a, 'p, R, H, C: SqlConnect, J> {
     scopes_checked: bool,
 }
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt for Run<'_, '_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt
+    for Run<'_, '_, R, H, C, J>
+{
     /// Fetch, map, upsert and settle one group of claimed jobs; a failed Beds24 request
     /// settles nothing and is handed back for batch recovery to decide.
     async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure> {

@@ -110,7 +110,11 @@ mod tests {
         let out = outcomes(plan(), &Ok(UpsertReport::default()));
         assert!(out.synced.is_empty());
         assert_eq!(out.failed.len(), 2);
-        let ids = |jobs: &[ClaimedJob]| jobs.iter().map(|j| j.booking_id.to_string()).collect::<Vec<_>>();
+        let ids = |jobs: &[ClaimedJob]| {
+            jobs.iter()
+                .map(|j| j.booking_id.to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(ids(&out.failed[0].1), ["1", "4"]);
         assert_eq!(ids(&out.failed[1].1), ["2", "3"]);
     }
@@ -120,7 +124,10 @@ mod tests {
         let out = outcomes(plan(), &Err(StoreError::Unreachable("refused".into())));
         assert!(matches!(&out.failed[0].0, Failure::Transient(m) if m.contains("refused")));
         // Jobs that failed before storing keep their own reason.
-        assert!(out.failed.iter().any(|(f, _)| matches!(f, Failure::Permanent(_))));
+        assert!(out
+            .failed
+            .iter()
+            .any(|(f, _)| matches!(f, Failure::Permanent(_))));
         let (rows, missing) = rows_and_missing(&plan());
         assert!(rows.is_empty());
         assert_eq!(missing.len(), 2);

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::JobRecords;
 use crate::logging::{emit, now_ms, Level};
-use crate::queue::{decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue, RetrySchedule};
+use crate::queue::{
+    decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue, RetrySchedule,
+};
 use crate::store::RedisExec;
 use crate::BookingId;
 
