@@ -9,13 +9,13 @@ use beds24_sync_core::queue::{Clock, Counter, Enqueued, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
 use serde_json::{json, Value};
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::key_value::Store;
 
 pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
-    let method = request.method().to_string();
-    if !matches!(request.method(), Method::Get | Method::Post) {
-        return Err(WebhookError::MethodNotAllowed(method).into());
+    let method = http::Method::from(request.method());
+    if !matches!(method, http::Method::GET | http::Method::POST) {
+        return Err(WebhookError::MethodNotAllowed(method.to_string()).into());
     }
     let authorization = header(&request, "authorization");
     check_webhook(authorization.as_deref(), config::setting("webhook_token"))?;

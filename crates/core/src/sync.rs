@@ -177,16 +177,10 @@ pub fn job_failure(failure: ApiFailure, window_reset_ms: Option<i64>) -> Failure
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Action;
     use serde_json::json;
 
     fn job(id: &str) -> ClaimedJob {
-        ClaimedJob {
-            booking_id: BookingId::parse(id).unwrap(),
-            claim: "1".into(),
-            attempts: 0,
-            action: Action::Modify,
-        }
+        ClaimedJob::fixture(id)
     }
 
     #[test]

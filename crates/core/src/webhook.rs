@@ -1,6 +1,7 @@
 //! Parsing a Beds24 webhook delivery (v2 JSON body, one-element array form, or v1 query) into jobs.
 
 use chrono::{DateTime, Utc};
+use http::Method;
 use serde_json::{Map, Value};
 
 use crate::job::{JobRecord, Source};
@@ -60,21 +61,21 @@ impl WebhookError {
 
 /// Turn one HTTP delivery into jobs. `query` is the raw query string.
 pub fn parse_delivery(
-    method: &str,
+    method: &Method,
     query: &str,
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, WebhookError> {
     let v1 = V1Query::parse(query);
     let body_is_empty = body.iter().all(u8::is_ascii_whitespace);
-    match method {
-        "GET" | "POST" if body_is_empty && v1.bookid.is_some() => {
+    match *method {
+        Method::GET | Method::POST if body_is_empty && v1.bookid.is_some() => {
             Ok(vec![v1.into_delivery(body.len(), now)])
         }
-        "GET" => Err(WebhookError::MissingV1Id),
-        "POST" if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
-        "POST" => parse_v2_body(body, now),
-        other => Err(WebhookError::MethodNotAllowed(other.to_owned())),
+        Method::GET => Err(WebhookError::MissingV1Id),
+        Method::POST if body_is_empty => Ok(vec![skipped("empty body and no ?bookid= query")]),
+        Method::POST => parse_v2_body(body, now),
+        _ => Err(WebhookError::MethodNotAllowed(method.to_string())),
     }
 }
 

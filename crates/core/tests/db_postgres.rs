@@ -9,6 +9,7 @@ use beds24_sync_core::sync::{plan_batch, Fetched, JobResult};
 use beds24_sync_core::webhook::{parse_delivery, Delivery};
 use beds24_sync_core::{db, Action, BookingId};
 use beds24_testkit::{NativePg, NativeRedis};
+use http::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
@@ -122,7 +123,10 @@ fn webhook_to_row_through_redis_and_postgres() {
     let body =
         br#"{"booking":{"id":"7123","status":"confirmed","arrival":"2025-08-20"},"messages":[]}"#;
     let now = chrono::Utc::now();
-    let Delivery::Job(job) = parse_delivery("POST", "", body, now).unwrap().remove(0) else {
+    let Delivery::Job(job) = parse_delivery(&Method::POST, "", body, now)
+        .unwrap()
+        .remove(0)
+    else {
         panic!("skipped")
     };
     let mut queue = Queue::with_keys(&mut redis, keys);

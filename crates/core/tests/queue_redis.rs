@@ -9,7 +9,7 @@ use beds24_sync_core::queue::{
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::Action;
 use beds24_testkit::NativeRedis;
-use common::{claim_opts, completed, failed, id, job};
+use common::{claim_opts, completed, fail, id, job};
 
 #[test]
 fn webhooks_for_a_waiting_booking_coalesce_into_one_job() {
@@ -129,14 +129,7 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
             }
         );
         assert_eq!(
-            q.fail(
-                &claimed,
-                now,
-                decision,
-                failure.message(),
-                &failed("9", decision)
-            )
-            .unwrap(),
+            fail(&mut q, &claimed, now, decision, failure.message()),
             Settled::Retry
         );
         let delayed = job(&mut q, "9").expect("a delayed job");
@@ -156,14 +149,7 @@ fn transient_failures_retry_on_schedule_then_dead_letter() {
     let decision = decide(&schedule, claimed.attempts, &failure, 0.5);
     assert_eq!(decision, Decision::Dead);
     assert_eq!(
-        q.fail(
-            &claimed,
-            now,
-            decision,
-            failure.message(),
-            &failed("9", decision)
-        )
-        .unwrap(),
+        fail(&mut q, &claimed, now, decision, failure.message()),
         Settled::Dead
     );
     let stats = q.stats(now).unwrap();
@@ -192,11 +178,7 @@ fn rate_limits_delay_without_using_a_try() {
         reason: "429".into(),
     };
     let decision = decide(&RetrySchedule::default(), claimed.attempts, &limited, 0.5);
-    assert_eq!(
-        q.fail(&claimed, 0, decision, "429", &failed("3", decision))
-            .unwrap(),
-        Settled::Delay
-    );
+    assert_eq!(fail(&mut q, &claimed, 0, decision, "429"), Settled::Delay);
     assert!(q.claim(&claim_opts(59_999)).unwrap().is_empty());
     let claimed = q.claim(&claim_opts(60_000)).unwrap().remove(0);
     assert_eq!(claimed.attempts, 0);
@@ -213,14 +195,7 @@ fn history_is_bounded_but_counters_are_not() {
         if n % 2 == 0 {
             q.complete(&claimed, n, &completed(&n.to_string())).unwrap();
         } else {
-            q.fail(
-                &claimed,
-                n,
-                Decision::Final,
-                "gone",
-                &failed(&n.to_string(), Decision::Final),
-            )
-            .unwrap();
+            fail(&mut q, &claimed, n, Decision::Final, "gone");
         }
     }
     let stats = q.stats(1_000).unwrap();

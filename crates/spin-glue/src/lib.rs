@@ -1,4 +1,5 @@
 //! Glue between the Spin SDK and the core crate, shared by the three components.
+#![deny(missing_docs)]
 
 pub mod body;
 pub mod config;

@@ -29,6 +29,8 @@ impl NativeRedis {
 impl NativeRedis {
     /// A connection to the shared Redis (`REDIS_URL`, database 0) and keys under a
     /// prefix no other test uses: tests isolate by prefix, not by database number.
+    /// What an earlier run of the same test left under `t:<tag>:` is deleted first,
+    /// so runs do not pile up keys.
     pub fn isolated(tag: &str) -> (Self, Keys) {
         let base = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let client = redis::Client::open(base).expect("redis url");
@@ -39,8 +41,10 @@ impl NativeRedis {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
+        let mut redis = NativeRedis(conn);
+        crate::delete_prefix(&mut redis, &format!("t:{tag}:"));
         let prefix = format!("t:{tag}:{}:{nanos}:", std::process::id());
-        (NativeRedis(conn), Keys::new(prefix))
+        (redis, Keys::new(prefix))
     }
 }
 

@@ -77,6 +77,19 @@ pub struct ClaimedJob {
     pub action: Action,
 }
 
+#[cfg(test)]
+impl ClaimedJob {
+    /// A job claimed with claim "1" and no failed tries (unit-test fixture).
+    pub(crate) fn fixture(id: &str) -> Self {
+        ClaimedJob {
+            booking_id: BookingId::parse(id).expect("a test id"),
+            claim: "1".into(),
+            attempts: 0,
+            action: Action::Modify,
+        }
+    }
+}
+
 /// Settings for claiming.
 #[derive(Debug, Clone)]
 pub struct ClaimOptions {

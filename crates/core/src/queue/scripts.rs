@@ -1,7 +1,7 @@
 //! The Lua scripts behind every queue transition, each atomic across all worker processes.
 //!
 //! The scripts live as `.lua` files beside this module, each opening with a header that
-//! names its KEYS and ARGV. Conventions: ARGV[1] is the key prefix where a script derives
+//! names its KEYS and ARGV. Conventions: `ARGV[1]` is the key prefix where a script derives
 //! per-booking keys (`<prefix>job:<id>`, `<prefix>timer:…`); replies are flat arrays
 //! because Spin's `execute` flattens nested ones. Timer keys exist only to expire: their
 //! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends. Times

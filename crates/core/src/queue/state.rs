@@ -202,17 +202,17 @@ mod tests {
         assert!("done".parse::<Completion>().is_err());
     }
 
+    /// The text of every script that moves a job.
+    fn transition_scripts() -> String {
+        use super::super::scripts::{CLAIM, COMPLETE, ENQUEUE, FAIL, REVIVE_DEAD};
+        [ENQUEUE, CLAIM, COMPLETE, FAIL, REVIVE_DEAD]
+            .map(|s| s.source())
+            .concat()
+    }
+
     #[test]
     fn counters_the_scripts_keep_are_named_in_them() {
-        let scripts = [
-            super::super::scripts::ENQUEUE,
-            super::super::scripts::CLAIM,
-            super::super::scripts::COMPLETE,
-            super::super::scripts::FAIL,
-            super::super::scripts::REVIVE_DEAD,
-        ]
-        .map(|s| s.source())
-        .concat();
+        let scripts = transition_scripts();
         for counter in [
             Counter::Coalesced,
             Counter::Processed,
@@ -232,15 +232,7 @@ mod tests {
 
     #[test]
     fn states_and_verdicts_the_scripts_write_are_known() {
-        let scripts = [
-            super::super::scripts::ENQUEUE,
-            super::super::scripts::CLAIM,
-            super::super::scripts::COMPLETE,
-            super::super::scripts::FAIL,
-            super::super::scripts::REVIVE_DEAD,
-        ]
-        .map(|s| s.source())
-        .concat();
+        let scripts = transition_scripts();
         for state in ["waiting", "delayed", "active", "dead"] {
             assert!(scripts.contains(&format!("'state', '{state}'")), "{state}");
         }

@@ -30,7 +30,7 @@ pub struct QueueStats {
     /// Why claims are held (Beds24 account unusable, credit window spent), while they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
-    /// Counters since the queue was created (received:<ACTION>, processed, failed, …).
+    /// Counters since the queue was created (`received:<ACTION>`, `processed`, `failed`, …).
     pub totals: BTreeMap<String, i64>,
 }
 

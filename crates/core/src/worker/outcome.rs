@@ -84,15 +84,9 @@ pub fn log_anomalies(plan: &[(ClaimedJob, JobResult)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Action;
 
     fn job(id: &str) -> ClaimedJob {
-        ClaimedJob {
-            booking_id: BookingId::parse(id).unwrap(),
-            claim: "1".into(),
-            attempts: 0,
-            action: Action::Modify,
-        }
+        ClaimedJob::fixture(id)
     }
 
     fn plan() -> Vec<(ClaimedJob, JobResult)> {

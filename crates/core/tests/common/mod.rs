@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
-use beds24_sync_core::queue::{ClaimOptions, Completion, Decision, HistoryRecord, JobView, Queue};
+use beds24_sync_core::queue::{
+    ClaimOptions, ClaimedJob, Completion, Decision, HistoryRecord, JobView, Queue, Settled,
+};
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::{Action, BookingId};
 
@@ -46,4 +48,16 @@ pub fn failed(job_id: &str, decision: Decision) -> HistoryRecord {
 /// One booking's job, typed (`None` when it has none).
 pub fn job<R: RedisExec>(queue: &mut Queue<'_, R>, booking: &str) -> Option<JobView> {
     queue.job(&id(booking)).unwrap()
+}
+
+/// Settle a claimed job with `decision` at `now`, the error text `error`; the verdict.
+pub fn fail<R: RedisExec>(
+    queue: &mut Queue<'_, R>,
+    claimed: &ClaimedJob,
+    now: i64,
+    decision: Decision,
+    error: &str,
+) -> Settled {
+    let record = failed(claimed.booking_id.as_str(), decision);
+    queue.fail(claimed, now, decision, error, &record).unwrap()
 }
