@@ -250,3 +250,33 @@ fn one_booking_beds24_fails_on_does_not_hold_back_its_batch() {
         assert!(env.booking(&id.to_string()).is_none());
     }
 }
+
+/// The queue's scripts run by digest (EVALSHA); a Redis that lost its script cache
+/// (restart, failover, `SCRIPT FLUSH`) must cost nothing but one EVAL per script.
+#[test]
+fn a_redis_that_forgot_the_scripts_still_takes_and_syncs_webhooks() {
+    let env = Env::start("noscript");
+    for id in [82279106u64, 82279107] {
+        env.mock.booking_from_fixture(id, |_| {});
+    }
+    let first = env.mock.webhook_v2_body(82279106u64).unwrap();
+    assert_eq!(env.webhook(first.to_string(), None).0, 202);
+    env.wait_booking("82279106", WAIT, |_| true);
+    env.wait_idle(WAIT);
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query(&mut env.redis())
+        .unwrap();
+    let second = env.mock.webhook_v2_body(82279107u64).unwrap();
+    let (status, body) = env.webhook(second.to_string(), None);
+    assert_eq!(status, 202, "{body}");
+    env.wait_booking("82279107", WAIT, |_| true);
+    let stats = env.wait_idle(WAIT);
+    assert_eq!(stats["totals"]["processed"], json!(2), "{stats}");
+    let cached: Vec<i64> = redis::cmd("SCRIPT")
+        .arg("EXISTS")
+        .arg(beds24_sync_core::queue::scripts::ENQUEUE.sha1())
+        .query(&mut env.redis())
+        .unwrap();
+    assert_eq!(cached, [1], "the fallback EVAL cached the script again");
+}
