@@ -33,7 +33,7 @@ const MIGRATION_LOCK: i64 = 0x6265_6473_3234; // "beds24"
 
 /// One self-contained statement applying migration `version` if not yet applied.
 /// A DO block is one transaction, so the lock, the DDL and the bookkeeping commit together.
-pub fn migration_statement(version: i32, name: &str, sql: &str) -> String {
+fn migration_statement(version: i32, name: &str, sql: &str) -> String {
     format!(
         "DO $migrate$ BEGIN
   PERFORM pg_advisory_xact_lock({MIGRATION_LOCK});
@@ -131,7 +131,7 @@ const COLUMNS: &[(&str, &str)] = &[
 /// new as the stored row or newer overwrites it, an older one never does, and one
 /// without a `modifiedDate` only replaces a row that has none either. Always returns
 /// one row: the JSON array of the bookingIds written.
-pub fn upsert_sql() -> String {
+fn upsert_sql() -> String {
     let names = COLUMNS
         .iter()
         .map(|(n, _)| format!("\"{n}\""))

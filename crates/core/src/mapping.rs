@@ -308,7 +308,7 @@ fn amount_times_qty(item: &Value) -> Option<Decimal> {
 }
 
 /// Exact decimal from a JSON number or numeric string (never through f64 arithmetic).
-pub fn as_decimal(value: &Value) -> Option<Decimal> {
+fn as_decimal(value: &Value) -> Option<Decimal> {
     let text = match value {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.trim().to_owned(),

@@ -178,7 +178,9 @@ fn webhook_to_row_through_redis_and_postgres() {
         error: None,
     };
     assert_eq!(
-        queue.complete(&claimed[0], options.clock, &record).unwrap(),
+        queue
+            .complete_many(&[(&claimed[0], &record)], options.clock)
+            .unwrap()[0],
         Completion::Completed
     );
     let row = pg

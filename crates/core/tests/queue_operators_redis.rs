@@ -6,7 +6,7 @@ use beds24_sync_core::queue::{Counter, Decision, Enqueued, JobState, Queue};
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::Action;
 use beds24_testkit::NativeRedis;
-use common::{claim_opts, failed, id, job};
+use common::{claim_opts, fail, id, job};
 use serde_json::json;
 
 #[test]
@@ -15,14 +15,7 @@ fn a_new_webhook_revives_a_dead_job() {
     let mut q = Queue::with_keys(&mut redis, keys);
     q.enqueue(&id("4"), Action::Modify, 0).unwrap();
     let claimed = q.claim(&claim_opts(0)).unwrap().remove(0);
-    q.fail(
-        &claimed,
-        0,
-        Decision::Dead,
-        "boom",
-        &failed("4", Decision::Dead),
-    )
-    .unwrap();
+    fail(&mut q, &claimed, 0, Decision::Dead, "boom");
     assert_eq!(q.stats(1).unwrap().dead, 1);
     assert_eq!(job(&mut q, "4").map(|j| j.state), Some(JobState::Dead));
     assert_eq!(
@@ -43,14 +36,7 @@ fn operators_can_revive_purge_and_pause() {
     for (n, at) in [("11", 100), ("12", 200), ("13", 300)] {
         q.enqueue(&id(n), Action::Modify, at).unwrap();
         let claimed = q.claim(&claim_opts(at)).unwrap().remove(0);
-        q.fail(
-            &claimed,
-            at,
-            Decision::Dead,
-            "boom",
-            &failed(n, Decision::Dead),
-        )
-        .unwrap();
+        fail(&mut q, &claimed, at, Decision::Dead, "boom");
     }
     assert_eq!(
         q.dead_jobs(10)

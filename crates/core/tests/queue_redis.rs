@@ -9,7 +9,7 @@ use beds24_sync_core::queue::{
 use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::Action;
 use beds24_testkit::NativeRedis;
-use common::{claim_opts, completed, fail, id, job};
+use common::{claim_opts, complete, completed, fail, id, job};
 
 #[test]
 fn webhooks_for_a_waiting_booking_coalesce_into_one_job() {
@@ -54,17 +54,11 @@ fn a_webhook_during_sync_reruns_the_job_once_after() {
         q.enqueue(&id("7"), Action::Modify, 1_200).unwrap(),
         Enqueued::Rerun
     );
-    assert_eq!(
-        q.complete(&first, 1_300, &completed("7")).unwrap(),
-        Completion::Requeued
-    );
+    assert_eq!(complete(&mut q, &first, 1_300), Completion::Requeued);
     assert_eq!(job(&mut q, "7").map(|j| j.state), Some(JobState::Waiting));
     let again = q.claim(&claim_opts(1_400)).unwrap();
     assert_eq!(again.len(), 1);
-    assert_eq!(
-        q.complete(&again[0], 1_500, &completed("7")).unwrap(),
-        Completion::Completed
-    );
+    assert_eq!(complete(&mut q, &again[0], 1_500), Completion::Completed);
     assert!(q.claim(&claim_opts(1_600)).unwrap().is_empty());
     let stats = q.stats(1_600).unwrap();
     assert_eq!(
@@ -100,14 +94,8 @@ fn claims_are_exclusive_and_stale_claims_cannot_complete() {
     let second = q.claim(&claim_opts(1_200)).unwrap().remove(0);
     assert_eq!(second.attempts, 1);
     assert_ne!(first.claim, second.claim);
-    assert_eq!(
-        q.complete(&first, 1_300, &completed("5")).unwrap(),
-        Completion::Stale
-    );
-    assert_eq!(
-        q.complete(&second, 1_300, &completed("5")).unwrap(),
-        Completion::Completed
-    );
+    assert_eq!(complete(&mut q, &first, 1_300), Completion::Stale);
+    assert_eq!(complete(&mut q, &second, 1_300), Completion::Completed);
     assert_eq!(q.stats(1_400).unwrap().total(Counter::Stalled), 1);
 }
 
@@ -193,7 +181,7 @@ fn history_is_bounded_but_counters_are_not() {
         q.enqueue(&booking, Action::Modify, n).unwrap();
         let claimed = q.claim(&claim_opts(n)).unwrap().remove(0);
         if n % 2 == 0 {
-            q.complete(&claimed, n, &completed(&n.to_string())).unwrap();
+            complete(&mut q, &claimed, n);
         } else {
             fail(&mut q, &claimed, n, Decision::Final, "gone");
         }

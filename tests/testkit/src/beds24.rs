@@ -5,6 +5,7 @@ use std::time::Duration;
 use beds24_sync_core::beds24::urls::ApiBase;
 use beds24_sync_core::beds24::{ApiFailure, Client, ClientConfig, Endpoint};
 use beds24_sync_core::keys::Keys;
+use beds24_sync_core::queue::Counter;
 use beds24_sync_core::store::{RedisExec, RedisValue};
 use beds24_sync_core::BookingId;
 use mock_beds24::MockBeds24;
@@ -109,7 +110,7 @@ impl Beds24Env {
     /// The `api:<endpoint>` counter in the stats hash (0 when never counted).
     pub fn api_calls(&mut self, endpoint: Endpoint) -> i64 {
         let stats = self.keys.stats();
-        self.hget(stats, &format!("api:{endpoint}"))
+        self.hget(stats, &Counter::ApiCall(endpoint).field())
             .map_or(0, |n| n.parse().expect("a counter is a number"))
     }
 }

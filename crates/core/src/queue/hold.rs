@@ -43,24 +43,4 @@ impl<R: RedisExec> Queue<'_, R> {
             )
             .map(drop)
     }
-
-    /// Lift a hold (a call went through).
-    pub fn release_hold(&mut self) -> Result<(), StoreError> {
-        self.redis
-            .execute("DEL", &[self.keys.hold().into()])
-            .map(drop)
-    }
-
-    /// The current hold, if any: why, and for how many more ms.
-    pub fn current_hold(&mut self) -> Result<Option<(String, i64)>, StoreError> {
-        let reason = self.redis.execute("GET", &[self.keys.hold().into()])?;
-        let Some(reason) = reason.first().and_then(RedisValue::as_text) else {
-            return Ok(None);
-        };
-        let ttl = self.redis.execute("PTTL", &[self.keys.hold().into()])?;
-        Ok(Some((
-            reason,
-            ttl.first().and_then(RedisValue::as_i64).unwrap_or(0).max(0),
-        )))
-    }
 }

@@ -277,19 +277,6 @@ impl<'a, R: RedisExec> Queue<'a, R> {
             .collect()
     }
 
-    /// Finish a job successfully.
-    pub fn complete(
-        &mut self,
-        job: &ClaimedJob,
-        clock: impl Into<Clock>,
-        record: &HistoryRecord,
-    ) -> Result<Completion, StoreError> {
-        let mut verdicts = self.complete_many(&[(job, record)], clock)?;
-        verdicts
-            .pop()
-            .ok_or_else(|| StoreError::Reply("complete returned nothing".into()))
-    }
-
     /// Finish a batch of jobs successfully in one round trip; one verdict per job, in order.
     pub fn complete_many(
         &mut self,
@@ -315,21 +302,6 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         let keys = [k.due(), k.active(), k.stats(), k.completed_history()];
         let reply = scripts::COMPLETE.run(self.redis, &keys, args)?;
         verdicts(&reply)
-    }
-
-    /// Apply one failure decision.
-    pub fn fail(
-        &mut self,
-        job: &ClaimedJob,
-        clock: impl Into<Clock>,
-        decision: Decision,
-        error: &str,
-        record: &HistoryRecord,
-    ) -> Result<Settled, StoreError> {
-        let mut verdicts = self.fail_many(&[(job, decision, error, record)], clock)?;
-        verdicts
-            .pop()
-            .ok_or_else(|| StoreError::Reply("fail returned nothing".into()))
     }
 
     /// Apply the failure decisions of a batch in one round trip and one clock reading;

@@ -59,5 +59,19 @@ pub fn fail<R: RedisExec>(
     error: &str,
 ) -> Settled {
     let record = failed(claimed.booking_id.as_str(), decision);
-    queue.fail(claimed, now, decision, error, &record).unwrap()
+    let batch = [(claimed, decision, error, &record)];
+    queue.fail_many(&batch, now).unwrap().remove(0)
+}
+
+/// Complete a claimed job at `now`; the verdict.
+pub fn complete<R: RedisExec>(
+    queue: &mut Queue<'_, R>,
+    claimed: &ClaimedJob,
+    now: i64,
+) -> Completion {
+    let record = completed(claimed.booking_id.as_str());
+    queue
+        .complete_many(&[(claimed, &record)], now)
+        .unwrap()
+        .remove(0)
 }
