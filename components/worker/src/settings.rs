@@ -4,6 +4,7 @@ use anyhow::Context;
 use beds24_spin_glue::config;
 use beds24_sync_core::beds24::client::ClientConfig;
 use beds24_sync_core::beds24::urls::ApiBase;
+use beds24_sync_core::bulk::BulkConfig;
 use beds24_sync_core::queue::policy::{DEFAULT_BATCH, DEFAULT_LEASE};
 use beds24_sync_core::queue::RetrySchedule;
 use beds24_sync_core::worker::WorkerConfig;
@@ -45,6 +46,16 @@ impl Settings {
                 lease_ms,
                 batch: config::number("batch_size", DEFAULT_BATCH).clamp(1, 100),
                 schedule,
+                bulk: BulkConfig {
+                    reconcile_every_ms: (config::number("reconcile_interval_minutes", 5.0_f64)
+                        .max(1.0)
+                        * 60_000.0) as i64,
+                    look_back_ms: (config::number("reconcile_look_back_hours", 24.0_f64).max(0.0)
+                        * 3_600_000.0) as i64,
+                    pages_per_slice: config::number("bulk_pages_per_slice", 3u32).clamp(1, 20),
+                    lock_ms: lease_ms.max(30_000) * 2,
+                    ..BulkConfig::default()
+                },
             },
         })
     }

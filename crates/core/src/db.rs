@@ -127,8 +127,10 @@ const COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// The batched upsert: all rows travel as one JSONB array (one statement, one round
-/// trip, exact NUMERIC parsing by Postgres). Guarded by `modifiedDate`: a snapshot as
-/// new as the stored row or newer overwrites it, an older one never does, and one
+/// trip, exact NUMERIC parsing by Postgres). Guarded by `modifiedDate`: a newer snapshot
+/// overwrites the stored row, one as new only when its data differs (messages and
+/// property names change without touching `modifiedTime`; a backfill or reconciliation
+/// that meets an unchanged booking writes nothing), an older one never does, and one
 /// without a `modifiedDate` only replaces a row that has none either. Always returns
 /// one row: the JSON array of the bookingIds written.
 fn upsert_sql() -> String {
@@ -170,7 +172,12 @@ fn upsert_sql() -> String {
          written AS (INSERT INTO \"Booking\" ({names}) SELECT {inserted} FROM input \
          ON CONFLICT (\"bookingId\") DO UPDATE SET {updates} \
          WHERE \"Booking\".\"modifiedDate\" IS NULL \
-            OR EXCLUDED.\"modifiedDate\" >= \"Booking\".\"modifiedDate\" \
+            OR EXCLUDED.\"modifiedDate\" > \"Booking\".\"modifiedDate\" \
+            OR (EXCLUDED.\"modifiedDate\" = \"Booking\".\"modifiedDate\" AND ( \
+                EXCLUDED.\"raw\" IS DISTINCT FROM \"Booking\".\"raw\" \
+                OR EXCLUDED.\"propertyName\" IS DISTINCT FROM \"Booking\".\"propertyName\" \
+                OR COALESCE((SELECT i.\"messages\" FROM input i WHERE i.\"bookingId\" = EXCLUDED.\"bookingId\"), \"Booking\".\"messages\") \
+                   IS DISTINCT FROM \"Booking\".\"messages\")) \
          RETURNING \"bookingId\") \
          SELECT COALESCE(json_agg(\"bookingId\"), '[]')::text FROM written"
     )
@@ -276,7 +283,8 @@ mod tests {
             assert!(sql.contains(&format!("\"{name}\"")), "{name}");
         }
         assert!(sql.contains("ON CONFLICT (\"bookingId\")"));
-        assert!(sql.contains("EXCLUDED.\"modifiedDate\" >= \"Booking\".\"modifiedDate\""));
+        assert!(sql.contains("EXCLUDED.\"modifiedDate\" > \"Booking\".\"modifiedDate\""));
+        assert!(sql.contains("EXCLUDED.\"raw\" IS DISTINCT FROM \"Booking\".\"raw\""));
         // Never zero rows (spin#3671): the written ids come back as one aggregate.
         assert!(sql.ends_with("SELECT COALESCE(json_agg(\"bookingId\"), '[]')::text FROM written"));
     }

@@ -84,6 +84,31 @@ impl Keys {
     pub fn job(&self, id: &BookingId) -> String {
         self.key(&format!("job:{id}"))
     }
+    /// Hash of the reconciliation: its cursor, the run in progress, the last run.
+    pub fn reconcile(&self) -> String {
+        self.key("reconcile")
+    }
+    /// Key that exists only to expire when the next reconciliation is due (its expiry
+    /// event wakes a worker even when no webhook comes).
+    pub fn reconcile_timer(&self) -> String {
+        self.key("timer:reconcile")
+    }
+    /// Hash of the backfill: state, range, page, progress.
+    pub fn backfill(&self) -> String {
+        self.key("backfill")
+    }
+    /// Lock held by the one worker running a reconciliation or backfill slice.
+    pub fn bulk_lock(&self) -> String {
+        self.key("bulk-lock")
+    }
+    /// Counter handing out unique owners for the bulk lock.
+    pub fn bulk_lock_seq(&self) -> String {
+        self.key("bulk-lock:seq")
+    }
+    /// Key that exists only to expire when a bulk run should try again (after an error).
+    pub fn bulk_timer(&self) -> String {
+        self.key("timer:bulk")
+    }
     /// Set for a minute once a worker checked that Redis emits expiry events.
     pub fn notify_checked(&self) -> String {
         self.key("notify-checked")
@@ -145,6 +170,12 @@ mod tests {
             keys.beds24_auth_failed(),
             keys.beds24_scopes_ok(),
             keys.beds24_properties(),
+            keys.reconcile(),
+            keys.reconcile_timer(),
+            keys.backfill(),
+            keys.bulk_lock(),
+            keys.bulk_lock_seq(),
+            keys.bulk_timer(),
         ] {
             assert!(key.starts_with("t1:"), "{key}");
         }

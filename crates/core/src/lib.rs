@@ -11,6 +11,7 @@ pub mod action;
 pub mod auth;
 pub mod beds24;
 pub mod booking_id;
+pub mod bulk;
 pub mod db;
 pub mod error_body;
 pub mod job;

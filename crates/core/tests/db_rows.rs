@@ -98,10 +98,17 @@ fn the_guard_keeps_the_newest_snapshot_and_never_lets_an_undated_one_win() {
     assert!(db::upsert_rows(&mut pg, &[older]).unwrap().is_empty());
     assert_eq!(stored(&mut pg, "7002")["status"], json!("confirmed"));
 
+    // As new as the stored row: written only when the data differs (a backfill or
+    // reconciliation meeting an unchanged booking writes nothing).
     let mut same = row("7002", Some("2026-02-16T08:00:00Z"));
     same.status = Some("same time".into());
-    assert_eq!(db::upsert_rows(&mut pg, &[same]).unwrap(), ids(&["7002"]));
+    same.raw["status"] = json!("same time");
+    assert_eq!(
+        db::upsert_rows(&mut pg, std::slice::from_ref(&same)).unwrap(),
+        ids(&["7002"])
+    );
     assert_eq!(stored(&mut pg, "7002")["status"], json!("same time"));
+    assert!(db::upsert_rows(&mut pg, &[same]).unwrap().is_empty());
     let mut newer = row("7002", Some("2026-02-17T08:00:00Z"));
     newer.status = Some("newer".into());
     assert_eq!(db::upsert_rows(&mut pg, &[newer]).unwrap(), ids(&["7002"]));

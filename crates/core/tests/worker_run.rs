@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use beds24_sync_core::beds24::Endpoint as ApiEndpoint;
+use beds24_sync_core::bulk::BulkConfig;
 use beds24_sync_core::queue::{Clock, Counter, JobState, Queue, RetrySchedule};
 use beds24_sync_core::store::StoreError;
 use beds24_sync_core::worker::{run, JobRecords, PgSession, Platform, RunSummary, WorkerConfig};
@@ -49,6 +50,7 @@ fn enqueue_and_run(
         lease_ms: 30_000,
         batch: 10,
         schedule: RetrySchedule::default(),
+        bulk: BulkConfig::default(),
     };
     let mut records = Forgotten::default();
     let platform = Platform {

@@ -170,6 +170,11 @@ impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
     }
 
     /// One authenticated GET; a 401 with a refresh token configured refreshes once and retries.
+    /// One page of a list endpoint (bulk runs page by page, storing each page before the next).
+    pub fn get_page(&mut self, endpoint: Endpoint, url: &Url) -> Result<Envelope, ApiFailure> {
+        self.get(endpoint, url)
+    }
+
     fn get(&mut self, endpoint: Endpoint, url: &Url) -> Result<Envelope, ApiFailure> {
         let token = self.token()?;
         let first = self.send(endpoint, url, &token);
@@ -268,6 +273,15 @@ impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
             now.into(),
         ];
         let _ = self.redis.execute("HSET", &args);
+        if let Some(cost) = credits.cost.filter(|c| *c > 0.0) {
+            // Never reset: a bulk run's cost is the difference over the run.
+            let spent = [
+                self.keys.beds24_credits().into(),
+                "spent".into(),
+                cost.to_string().into(),
+            ];
+            let _ = self.redis.execute("HINCRBYFLOAT", &spent);
+        }
     }
 }
 

@@ -77,7 +77,7 @@ pub fn fetch_batch<R: RedisExec, H: HttpGet>(
 }
 
 /// Property names, cached in Redis for an hour.
-fn property_names<R: RedisExec, H: HttpGet>(
+pub fn property_names<R: RedisExec, H: HttpGet>(
     client: &mut Client<'_, R, H>,
 ) -> HashMap<String, String> {
     let key = client.keys.beds24_properties();

@@ -16,6 +16,18 @@ pub const ALL_STATUSES: [&str; 6] = [
     "inquiry",
 ];
 
+/// The filters of a bookings listing. Beds24 lists only current and upcoming stays
+/// when no date filter is given, so a bulk run always sets one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only bookings modified at or after this time.
+    pub modified_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only bookings arriving on or after this date.
+    pub arrival_from: Option<chrono::NaiveDate>,
+    /// Only bookings arriving on or before this date.
+    pub arrival_to: Option<chrono::NaiveDate>,
+}
+
 /// The configured API base is not an http(s) URL that can carry a path.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("beds24_api_url is not a valid http(s) URL: {0}")]
@@ -52,6 +64,36 @@ impl ApiBase {
             let mut q = url.query_pairs_mut();
             for id in ids {
                 q.append_pair("id", id.as_str());
+            }
+            for status in ALL_STATUSES {
+                q.append_pair("status", status);
+            }
+            q.append_pair("includeInvoiceItems", "true");
+            q.append_pair("includeInfoItems", "true");
+            if page > 1 {
+                q.append_pair("page", &page.to_string());
+            }
+        }
+        url
+    }
+
+    /// `GET /bookings` listing every status with invoice and info items, filtered by
+    /// `query` (bulk runs: bookings modified since a time, or arriving in a range).
+    pub fn booking_list(&self, query: &ListQuery, page: u32) -> Url {
+        let mut url = self.url(Endpoint::Bookings);
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(from) = query.modified_from {
+                q.append_pair(
+                    "modifiedFrom",
+                    &from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                );
+            }
+            if let Some(from) = query.arrival_from {
+                q.append_pair("arrivalFrom", &from.to_string());
+            }
+            if let Some(to) = query.arrival_to {
+                q.append_pair("arrivalTo", &to.to_string());
             }
             for status in ALL_STATUSES {
                 q.append_pair("status", status);

@@ -43,4 +43,10 @@ impl<R: RedisExec> Queue<'_, R> {
             )
             .map(drop)
     }
+
+    /// Whether claims are held now.
+    pub fn is_held(&mut self) -> Result<bool, StoreError> {
+        let reply = self.redis.execute("EXISTS", &[self.keys.hold().into()])?;
+        Ok(reply.first().and_then(RedisValue::as_i64) == Some(1))
+    }
 }

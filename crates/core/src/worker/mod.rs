@@ -18,6 +18,7 @@ use crate::beds24::client::{Client, ClientConfig};
 use crate::beds24::fetch::{fetch_batch, BatchData};
 use crate::beds24::http::HttpGet;
 use crate::beds24::ApiFailure;
+use crate::bulk::{run_slice, BulkConfig, SliceOutcome};
 use crate::keys::Keys;
 use crate::logging::{emit, now_ms, Level};
 use crate::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Queue, RetrySchedule};
@@ -45,6 +46,8 @@ pub struct WorkerConfig {
     pub batch: usize,
     /// Retry delays (and so the number of tries).
     pub schedule: RetrySchedule,
+    /// Reconciliation and backfill.
+    pub bulk: BulkConfig,
 }
 
 /// What the platform lends one invocation.
@@ -66,6 +69,8 @@ pub struct RunSummary {
     pub batches: usize,
     /// Jobs claimed.
     pub jobs: usize,
+    /// Bulk slices run (reconciliation or backfill pages).
+    pub bulk_slices: usize,
     /// The time budget ran out with work left: a wake-up was published for it.
     pub handed_on: bool,
 }
@@ -105,11 +110,23 @@ where
         // expiry wakes a worker when calls may go out again.
         let jobs = run.queue().claim(&options)?;
         if jobs.is_empty() {
-            return Ok(summary);
+            // Webhook jobs are fresher: bulk pages only once the queue is drained, and
+            // after each slice the queue is claimed again.
+            if run.queue().is_held()? {
+                return Ok(summary);
+            }
+            let outcome = run.bulk_slice()?;
+            if outcome == (SliceOutcome::Worked { more: true }) {
+                summary.bulk_slices += 1;
+            } else {
+                summary.bulk_slices += usize::from(outcome != SliceOutcome::Idle);
+                return Ok(summary);
+            }
+        } else {
+            summary.batches += 1;
+            summary.jobs += jobs.len();
+            sync_batch(&mut run, &jobs).await;
         }
-        summary.batches += 1;
-        summary.jobs += jobs.len();
-        sync_batch(&mut run, &jobs).await;
         if now_ms() - started > budget_ms {
             run.queue().publish_wakeup()?;
             summary.handed_on = true;
@@ -159,6 +176,17 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt
 impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C, J> {
     fn queue(&mut self) -> Queue<'_, R> {
         Queue::with_keys(&mut *self.platform.redis, self.keys.clone())
+    }
+
+    fn bulk_slice(&mut self) -> Result<SliceOutcome, StoreError> {
+        run_slice(
+            &self.config.client,
+            &self.config.bulk,
+            self.keys,
+            &mut *self.platform.redis,
+            &mut *self.platform.http,
+            &mut self.platform.pg,
+        )
     }
 
     fn client(&mut self) -> Client<'_, R, H> {

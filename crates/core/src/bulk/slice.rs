@@ -1,0 +1,394 @@
+//! One bulk slice: under the bulk lock, a few listing pages of the backfill or the reconciliation, each stored before the next.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+
+use super::control::{credits_spent, move_state};
+use super::rows::rows;
+use super::schedule::{due, lock, schedule_reconcile};
+use super::state::{int, read_hash, text, BackfillState};
+use crate::beds24::fetch::property_names;
+use crate::beds24::urls::ListQuery;
+use crate::beds24::{ApiFailure, Client, ClientConfig, Endpoint, HttpGet};
+use crate::keys::Keys;
+use crate::logging::{emit, now_ms, Level};
+use crate::mapping::booking_id_of;
+use crate::queue::{scripts, Queue};
+use crate::store::{RedisExec, StoreError};
+use crate::worker::{PgSession, SqlConnect};
+use crate::BookingId;
+
+/// How bulk runs go.
+#[derive(Debug, Clone)]
+pub struct BulkConfig {
+    /// Time between reconciliation runs (ms).
+    pub reconcile_every_ms: i64,
+    /// How far back the first reconciliation looks (ms).
+    pub look_back_ms: i64,
+    /// How far before a finished run's start the next one begins again, for clock skew
+    /// between Beds24 and us and for bookings modified while the run was listing (ms).
+    pub overlap_ms: i64,
+    /// Listing pages per slice (each up to 100 bookings, plus their messages).
+    pub pages_per_slice: u32,
+    /// How long the bulk lock is held at most (a slice that dies frees it by then).
+    pub lock_ms: i64,
+}
+
+impl Default for BulkConfig {
+    fn default() -> Self {
+        BulkConfig {
+            reconcile_every_ms: 5 * 60_000,
+            look_back_ms: 24 * 3_600_000,
+            overlap_ms: 120_000,
+            pages_per_slice: 3,
+            lock_ms: 60_000,
+        }
+    }
+}
+
+/// What a slice did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceOutcome {
+    /// Nothing due, or another worker holds the lock.
+    Idle,
+    /// Pages were stored (or tried); `more` when the run continues at once.
+    Worked {
+        /// Call again (after the queue's jobs): the run has pages left.
+        more: bool,
+    },
+}
+
+/// Which run a slice works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Run {
+    /// The backfill.
+    Backfill,
+    /// The reconciliation.
+    Reconcile,
+}
+
+impl Run {
+    fn key(self, keys: &Keys) -> String {
+        match self {
+            Run::Backfill => keys.backfill(),
+            Run::Reconcile => keys.reconcile(),
+        }
+    }
+}
+
+/// Errors in a row before a backfill stops as failed.
+const MAX_ERRORS: i64 = 5;
+
+/// Run one slice of whichever bulk run is due, if any and if no other worker is.
+pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
+    client: &ClientConfig,
+    bulk: &BulkConfig,
+    keys: &Keys,
+    redis: &mut R,
+    http: &mut H,
+    pg: &mut PgSession<C>,
+) -> Result<SliceOutcome, StoreError> {
+    let now = now_ms();
+    let Some(run) = due(bulk, keys, redis, now)? else {
+        return Ok(SliceOutcome::Idle);
+    };
+    let Some(owner) = lock(bulk, keys, redis)? else {
+        return Ok(SliceOutcome::Idle);
+    };
+    let outcome = Slice {
+        client,
+        bulk,
+        keys,
+        redis: &mut *redis,
+        http,
+        pg,
+        run,
+    }
+    .pages();
+    scripts::RELEASE_LOCK.run(redis, &[keys.bulk_lock()], vec![owner.into()])?;
+    outcome
+}
+
+struct Slice<'a, R, H, C: SqlConnect> {
+    client: &'a ClientConfig,
+    bulk: &'a BulkConfig,
+    keys: &'a Keys,
+    redis: &'a mut R,
+    http: &'a mut H,
+    pg: &'a mut PgSession<C>,
+    run: Run,
+}
+
+/// What one stored page brought.
+struct Page {
+    bookings: i64,
+    written: i64,
+    next_page: bool,
+}
+
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
+    fn client(&mut self) -> Client<'_, R, H> {
+        Client::new(self.client, self.keys, &mut *self.redis, &mut *self.http)
+    }
+
+    fn fields(&mut self) -> Result<BTreeMap<String, String>, StoreError> {
+        read_hash(self.redis, &self.run.key(self.keys))
+    }
+
+    fn set(&mut self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
+        let mut args = vec![self.run.key(self.keys).into()];
+        for (field, value) in pairs {
+            args.push((*field).into());
+            args.push(value.as_str().into());
+        }
+        self.redis.execute("HSET", &args).map(drop)
+    }
+
+    fn pages(mut self) -> Result<SliceOutcome, StoreError> {
+        for _ in 0..self.bulk.pages_per_slice.max(1) {
+            if self.run == Run::Backfill {
+                let state = self.fields()?.get("state").cloned().unwrap_or_default();
+                if !state.parse::<BackfillState>()?.is_active() {
+                    return Ok(SliceOutcome::Worked { more: false });
+                }
+            }
+            if let Some(until) = self.client().credits_wait_until() {
+                self.wait_for_credits(until)?;
+                return Ok(SliceOutcome::Worked { more: false });
+            }
+            if self.run == Run::Backfill {
+                let waiting = [BackfillState::WaitingForCredits];
+                move_state(self.redis, self.keys, &waiting, BackfillState::Running)?;
+            }
+            let (query, page) = self.position()?;
+            match self.page(&query, page) {
+                Ok(stored) => {
+                    if !self.advance(page, &stored)? {
+                        return Ok(SliceOutcome::Worked { more: false });
+                    }
+                }
+                Err(failure) => {
+                    self.failed(&failure)?;
+                    return Ok(SliceOutcome::Worked { more: false });
+                }
+            }
+        }
+        Ok(SliceOutcome::Worked { more: true })
+    }
+
+    /// The listing query and page the run is at; a reconciliation starts its run here.
+    fn position(&mut self) -> Result<(ListQuery, u32), StoreError> {
+        let fields = self.fields()?;
+        let page = int(&fields, "page").unwrap_or(1).max(1) as u32;
+        let query = match self.run {
+            Run::Backfill => {
+                let date = |name| text(&fields, name).and_then(|d| d.parse::<NaiveDate>().ok());
+                ListQuery {
+                    arrival_from: date("arrivalFrom"),
+                    arrival_to: date("arrivalTo"),
+                    ..ListQuery::default()
+                }
+            }
+            Run::Reconcile => {
+                let from = match int(&fields, "runFrom") {
+                    Some(from) => from,
+                    None => {
+                        let now = now_ms();
+                        let from = int(&fields, "cursor").unwrap_or(now - self.bulk.look_back_ms);
+                        self.set(&[
+                            ("runFrom", from.to_string()),
+                            ("runStartedAt", now.to_string()),
+                            ("page", "1".into()),
+                            ("bookings", "0".into()),
+                        ])?;
+                        from
+                    }
+                };
+                ListQuery {
+                    modified_from: DateTime::<Utc>::from_timestamp_millis(from),
+                    ..ListQuery::default()
+                }
+            }
+        };
+        Ok((query, page))
+    }
+
+    /// Fetch one listing page with its bookings' messages, map it and store it.
+    fn page(&mut self, query: &ListQuery, page: u32) -> Result<Page, ApiFailure> {
+        let url = self.client.api.booking_list(query, page);
+        let envelope = self.client().get_page(Endpoint::Bookings, &url)?;
+        let ids: Vec<BookingId> = envelope
+            .data
+            .iter()
+            .filter_map(|b| booking_id_of(b).ok())
+            .collect();
+        let api = self.client.api.clone();
+        let messages = if ids.is_empty() {
+            Some(Vec::new())
+        } else {
+            self.client()
+                .get_all(Endpoint::Messages, |p| api.messages(&ids, p))
+                .ok()
+        };
+        let names = property_names(&mut self.client());
+        let rows = rows(&envelope.data, messages.as_deref(), &names);
+        let report = self
+            .pg
+            .store(&rows, &[])
+            .map_err(|e| ApiFailure::Transient(format!("postgres: {e}")))?;
+        Ok(Page {
+            bookings: envelope.data.len() as i64,
+            written: report.written.len() as i64,
+            next_page: envelope.next_page,
+        })
+    }
+
+    /// Record a stored page and move on; false when the run is finished.
+    fn advance(&mut self, page: u32, stored: &Page) -> Result<bool, StoreError> {
+        let fields = self.fields()?;
+        let now = now_ms();
+        match self.run {
+            Run::Backfill => {
+                let add = |name: &str, by: i64| (int(&fields, name).unwrap_or(0) + by).to_string();
+                let mut pairs = vec![
+                    ("page", (page + 1).to_string()),
+                    ("pagesDone", add("pagesDone", 1)),
+                    ("bookingsDone", add("bookingsDone", stored.bookings)),
+                    ("rowsWritten", add("rowsWritten", stored.written)),
+                    ("errors", "0".into()),
+                    ("updatedAt", now.to_string()),
+                ];
+                if !stored.next_page {
+                    let spent = credits_spent(self.redis, self.keys)
+                        - super::state::float(&fields, "creditsAtStart").unwrap_or(0.0);
+                    pairs.push(("creditsSpent", spent.max(0.0).to_string()));
+                }
+                self.set(&pairs)?;
+                if !stored.next_page {
+                    let running = [BackfillState::Running];
+                    move_state(self.redis, self.keys, &running, BackfillState::Done)?;
+                    self.log("backfill done", &fields, stored);
+                }
+            }
+            Run::Reconcile => {
+                let bookings = int(&fields, "bookings").unwrap_or(0) + stored.bookings;
+                self.set(&[
+                    ("page", (page + 1).to_string()),
+                    ("bookings", bookings.to_string()),
+                    ("lastError", String::new()),
+                ])?;
+                if !stored.next_page {
+                    self.finish_reconcile(&fields, bookings, now)?;
+                }
+            }
+        }
+        Ok(stored.next_page)
+    }
+
+    /// A finished run moves the cursor to its own start, less the overlap: whatever
+    /// changed while it listed is listed again by the next run.
+    fn finish_reconcile(
+        &mut self,
+        fields: &BTreeMap<String, String>,
+        bookings: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let started = int(fields, "runStartedAt").unwrap_or(now);
+        let cursor = started - self.bulk.overlap_ms;
+        self.set(&[
+            ("cursor", cursor.to_string()),
+            ("lastRunAt", now.to_string()),
+            ("lastBookings", bookings.to_string()),
+        ])?;
+        self.redis.execute(
+            "HDEL",
+            &[
+                self.run.key(self.keys).into(),
+                "runFrom".into(),
+                "runStartedAt".into(),
+                "page".into(),
+                "bookings".into(),
+            ],
+        )?;
+        schedule_reconcile(self.bulk, self.keys, self.redis, now)?;
+        emit(
+            Level::Info,
+            "reconciliation done",
+            &[("bookings", json!(bookings)), ("cursor", json!(cursor))],
+        );
+        Ok(())
+    }
+
+    /// The credit window is spent: hold the queue until it resets (its expiry wakes a
+    /// worker, which takes webhook jobs first and then this run again).
+    fn wait_for_credits(&mut self, until: i64) -> Result<(), StoreError> {
+        if self.run == Run::Backfill {
+            let running = [BackfillState::Running];
+            move_state(
+                self.redis,
+                self.keys,
+                &running,
+                BackfillState::WaitingForCredits,
+            )?;
+        }
+        let wait = (until - now_ms()).max(1_000);
+        Queue::with_keys(&mut *self.redis, self.keys.clone())
+            .hold("Beds24 credit budget spent", wait)
+    }
+
+    /// A page failed: remember why and try again after a pause (the bulk timer's
+    /// expiry wakes a worker); a backfill failing five times in a row stops as failed.
+    fn failed(&mut self, failure: &ApiFailure) -> Result<(), StoreError> {
+        if let ApiFailure::RateLimited(_, after) = failure {
+            let until = now_ms() + after.unwrap_or(60) as i64 * 1000;
+            return self.wait_for_credits(until);
+        }
+        let errors = int(&self.fields()?, "errors").unwrap_or(0) + 1;
+        self.set(&[
+            ("errors", errors.to_string()),
+            ("lastError", failure.to_string()),
+            ("updatedAt", now_ms().to_string()),
+        ])?;
+        emit(
+            Level::Warn,
+            "bulk page failed",
+            &[
+                ("run", json!(format!("{:?}", self.run))),
+                ("error", json!(failure.to_string())),
+            ],
+        );
+        if self.run == Run::Backfill && errors >= MAX_ERRORS {
+            let active = [BackfillState::Running];
+            move_state(self.redis, self.keys, &active, BackfillState::Failed)?;
+            return Ok(());
+        }
+        let delay = (errors.min(10) * 10_000).max(1_000);
+        self.redis
+            .execute(
+                "SET",
+                &[
+                    self.keys.bulk_timer().into(),
+                    "1".into(),
+                    "PX".into(),
+                    delay.into(),
+                ],
+            )
+            .map(drop)
+    }
+
+    fn log(&self, msg: &str, fields: &BTreeMap<String, String>, last: &Page) {
+        emit(
+            Level::Info,
+            msg,
+            &[
+                ("pages", json!(int(fields, "pagesDone").unwrap_or(0) + 1)),
+                (
+                    "bookings",
+                    json!(int(fields, "bookingsDone").unwrap_or(0) + last.bookings),
+                ),
+            ],
+        );
+    }
+}
