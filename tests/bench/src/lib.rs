@@ -3,10 +3,12 @@
 //! Runs the real components on the test host with a private Redis, a fresh Postgres database
 //! and the mock Beds24, and measures: webhook acknowledgement next to a no-op component (1),
 //! end-to-end sync next to Postgres's own upsert rate (2), Beds24 calls per booking (3) and
-//! memory (4). Every target is a ratio or a bound measured in the same run.
+//! memory (4), the backfill's calls per booking and rows per second (5). Every target is a
+//! ratio or a bound measured in the same run.
 
 pub mod ack;
 pub mod app;
+pub mod backfill;
 pub mod counters;
 pub mod economy;
 pub mod host;
@@ -47,6 +49,7 @@ pub fn run(options: &Options) -> Result<Summary> {
     ack::run(&mut app, &sizes, &mut rows, &mut details)?;
     let app_memory = sync::run(&mut app, &sizes, &mut rows, &mut details)?;
     economy::run(&mut app, &sizes, &mut rows, &mut details)?;
+    backfill::run(&mut app, &sizes, &mut rows, &mut details)?;
     app.host.check_alive()?;
     let peak = app.host.peak_rss_kib();
     drop(app);

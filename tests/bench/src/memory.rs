@@ -32,7 +32,7 @@ fn mib(bytes: u64) -> String {
 /// buffers, which depend on the last pipeline and shrink only on Redis's cron), read on the
 /// connection already open. Waits a little first so the cron can shrink the hash tables the
 /// last round grew.
-fn used_memory(conn: &mut redis::Connection) -> Result<u64> {
+pub(crate) fn used_memory(conn: &mut redis::Connection) -> Result<u64> {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let info: String = redis::cmd("INFO").arg("memory").query(conn)?;
     let field = |name: &str| -> Result<u64> {

@@ -31,6 +31,8 @@ pub struct Sizes {
     pub economy_n: u64,
     /// Jobs pushed through the queue scripts for the memory benchmark.
     pub memory_jobs: u64,
+    /// Bookings the backfill benchmark imports.
+    pub backfill_n: u64,
 }
 
 impl Mode {
@@ -44,6 +46,7 @@ impl Mode {
                 sync_n_slow: 3_000,
                 economy_n: 1_000,
                 memory_jobs: 100_000,
+                backfill_n: 10_000,
             },
             Mode::Smoke => Sizes {
                 concurrency: vec![8],
@@ -53,6 +56,7 @@ impl Mode {
                 sync_n_slow: 50,
                 economy_n: 100,
                 memory_jobs: 2_000,
+                backfill_n: 300,
             },
         }
     }

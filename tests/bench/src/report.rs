@@ -65,6 +65,9 @@ pub fn expected_keys(mode: Mode) -> Vec<String> {
     ] {
         keys.push(key.to_owned());
     }
+    for key in ["5.backfill.calls", "5.backfill.rate"] {
+        keys.push(key.to_owned());
+    }
     for key in ["4a.redis.queue", "4b.host.rss", "4c.redis.e2e"] {
         keys.push(key.to_owned());
     }
