@@ -1,6 +1,7 @@
-//! admin component: health and readiness, queue stats and actions, Prometheus metrics, dashboard.
+//! admin component: health and readiness, queue stats and actions, Sync Masivo controls, Prometheus metrics, dashboard.
 
 mod actions;
+mod bulk;
 mod health;
 mod jobs;
 mod metrics;
@@ -10,15 +11,21 @@ use beds24_spin_glue::{body::read_capped, redis::SpinRedis, respond, send::send}
 use beds24_sync_core::auth::check_admin;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::store::StoreError;
+use bulk::Command::{Cancel, Pause, Resume};
 use http::uri::{InvalidUri, PathAndQuery};
 use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// The dashboard: one self-contained page (no CDN). It holds no data itself and asks
-/// for the admin token, so it is the one admin route served without it.
-const DASHBOARD: &str = include_str!("dashboard.html");
+/// for the admin token, so it is the one admin route served without it. Its Sync Masivo
+/// panel's script is kept in a second file, which ends the page.
+const DASHBOARD: &str = concat!(
+    include_str!("dashboard.html"),
+    include_str!("dashboard_bulk.html")
+);
 
-/// The admin API's only body is `{"bookingId": …}`; nothing legitimate comes near this.
+/// The admin API's only bodies are `{"bookingId": …}` and a backfill's two arrival dates;
+/// nothing legitimate comes near this.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 #[http_component]
@@ -55,7 +62,7 @@ impl From<RouteError> for ApiError {
 }
 
 /// Route on the head alone: the token is checked before any body byte is read, and
-/// only the one route that takes a body reads it, under [`MAX_BODY_BYTES`].
+/// only the routes that take a body read it, under [`MAX_BODY_BYTES`].
 async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
     let target = request.path_with_query().unwrap_or_default();
     let target: PathAndQuery = target.parse().map_err(RouteError::from)?;
@@ -87,6 +94,15 @@ async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
         (Method::Post, ["api", "admin", "queues", "purge", what]) => Ok(actions::purge(what)?),
         (Method::Post, ["api", "admin", "queues", "pause"]) => Ok(actions::pause(true)?),
         (Method::Post, ["api", "admin", "queues", "resume"]) => Ok(actions::pause(false)?),
+        (Method::Get, ["api", "admin", "reconcile"]) => Ok(bulk::reconcile_status()?),
+        (Method::Post, ["api", "admin", "reconcile"]) => Ok(bulk::reconcile_now()?),
+        (Method::Get, ["api", "admin", "backfill"]) => Ok(bulk::progress()?),
+        (Method::Post, ["api", "admin", "backfill"]) => {
+            Ok(bulk::start(&read_capped(request, MAX_BODY_BYTES).await?)?)
+        }
+        (Method::Post, ["api", "admin", "backfill", "pause"]) => Ok(bulk::command(Pause)?),
+        (Method::Post, ["api", "admin", "backfill", "resume"]) => Ok(bulk::command(Resume)?),
+        (Method::Post, ["api", "admin", "backfill", "cancel"]) => Ok(bulk::command(Cancel)?),
         _ => {
             let (method, path) = (method.to_string(), path.to_owned());
             Err(if known_path(&segments) {
@@ -106,7 +122,8 @@ fn known_path(segments: &[&str]) -> bool {
         ["api", "health"]
             | ["api", "health", "ready"]
             | ["metrics"]
-            | ["api", "admin", "tick"]
+            | ["api", "admin", "tick" | "reconcile" | "backfill"]
+            | ["api", "admin", "backfill", "pause" | "resume" | "cancel"]
             | [
                 "api",
                 "admin",

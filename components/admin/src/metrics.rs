@@ -4,13 +4,14 @@ use std::fmt::Write;
 
 use beds24_sync_core::account;
 use beds24_sync_core::beds24::Endpoint;
+use beds24_sync_core::bulk::{self, BackfillProgress, BackfillState, ReconcileStatus};
 use beds24_sync_core::keys::Keys;
 use beds24_sync_core::queue::policy::DURATION_BUCKETS;
 use beds24_sync_core::queue::{Clock, Counter, Queue, QueueStats};
 use beds24_sync_core::Action;
 use spin_sdk::http::Response;
 
-use beds24_spin_glue::redis::SpinRedis;
+use beds24_spin_glue::{now_ms, redis::SpinRedis};
 
 use crate::jobs::JobsError;
 
@@ -19,7 +20,12 @@ pub fn render() -> Result<Response, JobsError> {
     let mut redis = crate::redis::<JobsError>()?;
     let stats = Queue::new(&mut redis).stats(Clock::Redis)?;
     let credits = credits(&mut redis);
-    let text = exposition(&stats, credits);
+    let mut text = exposition(&stats, credits);
+    // Best effort, like the credits: the queue's metrics are scraped even if these cannot be read.
+    let keys = Keys::default();
+    let backfill = bulk::backfill_progress(&mut redis, &keys, now_ms()).ok();
+    let reconcile = bulk::reconcile_status(&mut redis, &keys).ok();
+    bulk_exposition(&mut text, backfill.as_ref(), reconcile.as_ref());
     Ok(Response::builder()
         .status(200)
         .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
@@ -27,13 +33,18 @@ pub fn render() -> Result<Response, JobsError> {
         .build())
 }
 
+/// One metric family: its HELP and TYPE lines, then its samples (labels, value).
+fn write_family(out: &mut String, name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
 fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
     let mut out = String::new();
     let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
+        write_family(&mut out, name, kind, help, samples)
     };
     family(
         "beds24_webhooks_received_total",
@@ -150,6 +161,69 @@ fn exposition(stats: &QueueStats, credits: Option<f64>) -> String {
     }
     out
 }
+
+/// The backfill's state and progress, and the reconciliation's last run.
+fn bulk_exposition(
+    out: &mut String,
+    backfill: Option<&BackfillProgress>,
+    reconcile: Option<&ReconcileStatus>,
+) {
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
+        write_family(out, name, kind, help, samples)
+    };
+    if let Some(b) = backfill {
+        family(
+            "beds24_backfill_state",
+            "gauge",
+            "1 for the state the backfill is in, 0 for the others.",
+            BACKFILL_STATES
+                .iter()
+                .map(|s| {
+                    let on = f64::from(u8::from(*s == b.state));
+                    (format!("{{state=\"{}\"}}", s.as_str()), on)
+                })
+                .collect(),
+        );
+        for (name, help, value) in [
+            ("pages", "Listing pages stored", b.pages_done as f64),
+            ("bookings", "Bookings read", b.bookings_done as f64),
+            ("rows_written", "Rows written", b.rows_written as f64),
+            ("credits_spent", "Beds24 credits spent", b.credits_spent),
+        ] {
+            family(
+                &format!("beds24_backfill_{name}_total"),
+                "counter",
+                &format!("{help} by the current (or last) backfill; starts at 0 with each one."),
+                vec![(String::new(), value)],
+            );
+        }
+    }
+    let Some(r) = reconcile else { return };
+    if let Some(at) = r.last_run_at {
+        family(
+            "beds24_reconcile_last_run_timestamp_seconds",
+            "gauge",
+            "When the last reconciliation finished (Unix time).",
+            vec![(String::new(), at as f64 / 1000.0)],
+        );
+    }
+    family(
+        "beds24_reconcile_last_bookings",
+        "gauge",
+        "Bookings the last reconciliation wrote or confirmed (0 before the first).",
+        vec![(String::new(), r.last_bookings.unwrap_or(0) as f64)],
+    );
+}
+
+/// Every backfill state, for the state gauge's labels.
+const BACKFILL_STATES: [BackfillState; 6] = [
+    BackfillState::Idle,
+    BackfillState::Running,
+    BackfillState::Paused,
+    BackfillState::WaitingForCredits,
+    BackfillState::Done,
+    BackfillState::Failed,
+];
 
 /// Cumulative buckets from the per-bucket counters kept in Redis.
 fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {

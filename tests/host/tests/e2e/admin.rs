@@ -248,3 +248,134 @@ fn the_token_is_checked_before_the_body_is_read_and_bodies_are_capped() {
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["bookingId"], json!("82279106"), "{body}");
 }
+
+/// The Sync Masivo routes answer bad input, wrong states and wrong methods deliberately:
+/// 400 with a code, 409 `conflict` naming the state, 405; never a 500.
+#[test]
+fn bulk_routes_refuse_bad_input_conflicts_and_wrong_methods() {
+    let env = Env::start("adminbulk");
+    // Its listing pages keep failing: a started backfill stays running (next try in 10 s).
+    env.mock.booking_from_fixture(9501u64, |_| {});
+    env.mock
+        .set_fault(Some(9501), Fault::Status(503), Times::Always);
+    let client = reqwest::blocking::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: &str| {
+        let response = client
+            .request(method, env.app.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().unwrap())
+    };
+    let post = |path: &str, body: &str| send(reqwest::Method::POST, path, body);
+
+    for (body, code) in [
+        ("{", "invalid_json"),
+        (r#"{"arrivalFrom":"2025-13-01"}"#, "invalid_range"),
+        (
+            r#"{"arrivalFrom":"2025-02-01","arrivalTo":"2025-01-01"}"#,
+            "invalid_range",
+        ),
+        (r#"{"arrivalFrm":"2025-01-01"}"#, "invalid_body"),
+        (r#"{"arrivalFrom":20250101}"#, "invalid_body"),
+        ("[]", "invalid_body"),
+    ] {
+        let (status, answer) = post("/api/admin/backfill", body);
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some(code)),
+            "{body}: {answer}"
+        );
+    }
+    let (status, idle) = env.admin_get("/api/admin/backfill");
+    assert_eq!((status, &idle["state"]), (200, &json!("idle")), "{idle}");
+    for command in ["pause", "resume"] {
+        let (status, answer) = env.admin_post(&format!("/api/admin/backfill/{command}"));
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (409, Some("conflict")),
+            "{answer}"
+        );
+        assert!(
+            answer["message"].as_str().unwrap().contains("idle"),
+            "{answer}"
+        );
+    }
+
+    // An empty body imports all history; a second start is refused while it runs.
+    let (status, started) = post("/api/admin/backfill", "");
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(
+        (
+            &started["state"],
+            &started["arrivalFrom"],
+            &started["arrivalTo"]
+        ),
+        (&json!("running"), &json!("2000-01-01"), &json!(null)),
+        "{started}"
+    );
+    let (status, again) = post("/api/admin/backfill", r#"{"arrivalFrom":"2025-01-01"}"#);
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (409, Some("conflict")),
+        "{again}"
+    );
+    assert!(
+        again["message"].as_str().unwrap().contains("running"),
+        "{again}"
+    );
+    let (status, paused) = env.admin_post("/api/admin/backfill/pause");
+    assert_eq!(
+        (status, &paused["state"]),
+        (200, &json!("paused")),
+        "{paused}"
+    );
+    assert_eq!(env.admin_post("/api/admin/backfill/pause").0, 409);
+    let (status, resumed) = env.admin_post("/api/admin/backfill/resume");
+    assert_eq!(
+        (status, &resumed["state"]),
+        (202, &json!("running")),
+        "{resumed}"
+    );
+    for _ in 0..2 {
+        let (status, cancelled) = env.admin_post("/api/admin/backfill/cancel");
+        assert_eq!(
+            (status, &cancelled["state"]),
+            (200, &json!("idle")),
+            "{cancelled}"
+        );
+    }
+
+    let (status, requested) = env.admin_post("/api/admin/reconcile");
+    assert_eq!(status, 202, "{requested}");
+    assert!(requested["reconcile"].is_object(), "{requested}");
+    let (status, reconcile) = env.admin_get("/api/admin/reconcile");
+    assert_eq!(status, 200, "{reconcile}");
+    assert!(reconcile.get("cursor").is_some(), "{reconcile}");
+
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/admin/backfill/pause"),
+        (reqwest::Method::DELETE, "/api/admin/backfill"),
+        (reqwest::Method::PUT, "/api/admin/reconcile"),
+    ] {
+        let (status, answer) = send(method.clone(), path, "");
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}: {answer}"
+        );
+    }
+
+    let metrics = env.get_raw("/metrics", Some(ADMIN_TOKEN)).text().unwrap();
+    for line in [
+        "beds24_backfill_state{state=\"idle\"} 1",
+        "beds24_backfill_state{state=\"running\"} 0",
+        "beds24_backfill_pages_total ",
+        "beds24_backfill_credits_spent_total ",
+        "beds24_reconcile_last_bookings ",
+    ] {
+        assert!(metrics.contains(line), "no {line:?} in\n{metrics}");
+    }
+}

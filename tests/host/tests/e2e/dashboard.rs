@@ -1,6 +1,7 @@
 //! The dashboard page in a real headless Chromium (WebDriver through chromedriver): token
-//! form, counts equal to the API's, dead letters with their Retry button, the booking
-//! detail panel, manual sync, pause / resume and purge. UPDATE_SCREENSHOT=1 rewrites docs/dashboard.png.
+//! form, counts equal to the API's, the idle backfill panel, dead letters with their Retry
+//! button, the booking detail panel, manual sync, pause / resume and purge.
+//! UPDATE_SCREENSHOT=1 rewrites docs/dashboard.png.
 //!
 //! Needs the Debian packages chromium and chromium-driver: `scripts/browser` installs them.
 
@@ -259,6 +260,11 @@ fn dashboard_shows_the_queue_and_retries_a_dead_job() {
     browser.wait_text("#total-processed", "1");
     browser.wait_text("#total-received", "1");
     browser.wait_text("#paused-badge", "running");
+    // The Sync Masivo panel: no backfill yet, so it reads idle and only Start is offered.
+    browser.wait_text("#backfill-state", "idle");
+    let buttons =
+        "return ['start', 'pause'].map((b) => document.getElementById('backfill-' + b).disabled);";
+    assert_eq!(browser.js(buttons, vec![]), json!([false, true]));
     assert_eq!(
         browser.js("return sessionStorage.length;", vec![]),
         json!(1),

@@ -121,10 +121,15 @@ fn every_documented_operation_is_served_as_documented() {
     });
     // Retried below, it then completes: no second death for the replay to pick up.
     env.mock.clear_faults();
+    // A booking whose listing pages keep failing: the backfill started below stays running
+    // (a failed page waits 10 s before the next try) until it is paused, resumed, cancelled.
+    env.mock.booking_from_fixture(9203u64, |_| {});
+    env.mock
+        .set_fault(Some(9203), Fault::Status(503), Times::Always);
 
     let operations = operations(&doc);
     assert!(
-        operations.len() >= 17,
+        operations.len() >= 25,
         "only {} operations documented",
         operations.len()
     );
@@ -176,6 +181,13 @@ fn every_documented_operation_is_served_as_documented() {
     // The retry really revived the dead job (it was not answered from a stale route).
     let stats = env.stats();
     assert_eq!(stats["totals"]["replayed"], json!(1), "{stats}");
+    // Started, paused, resumed and cancelled, in that order.
+    let (status, backfill) = env.admin_get("/api/admin/backfill");
+    assert_eq!(
+        (status, &backfill["state"]),
+        (200, &json!("idle")),
+        "{backfill}"
+    );
 }
 
 /// A documented path is reachable through a spin.toml route; every route is documented.

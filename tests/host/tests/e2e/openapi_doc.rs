@@ -137,13 +137,16 @@ impl Operation {
         format!("{} {}", self.method.to_uppercase(), self.template)
     }
 
-    /// Run order: reads first, then retry (needs the dead job), then the other actions.
+    /// Run order: reads first, then retry (needs the dead job), then the other actions
+    /// (the backfill is started before it is paused), resumes, and cancel last.
     fn rank(&self) -> u8 {
         match (self.method.as_str(), self.template.as_str()) {
             ("get" | "head", _) => 0,
             (_, t) if t.ends_with("/retry") => 1,
             (_, t) if t.contains("/purge/") => 3,
             (_, t) if t.ends_with("/resume") => 4,
+            (_, t) if t.ends_with("/cancel") => 5,
+            ("post", "/api/admin/backfill") => 1,
             _ => 2,
         }
     }
