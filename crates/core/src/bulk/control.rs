@@ -72,6 +72,27 @@ pub(super) fn credits_spent(redis: &mut impl RedisExec, keys: &Keys) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Set `pairs` on the backfill hash if its state is one of `states` now. True when it was.
+pub(super) fn set_if_state(
+    redis: &mut impl RedisExec,
+    keys: &Keys,
+    states: &[BackfillState],
+    pairs: &[(&str, String)],
+) -> Result<bool, StoreError> {
+    let mut allowed: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    if states.contains(&BackfillState::Idle) {
+        allowed.push(""); // a backfill never started, or cancelled, has no hash
+    }
+    let mut args = vec!["state".into(), (allowed.len() as i64).into()];
+    args.extend(allowed.into_iter().map(Into::into));
+    for (field, value) in pairs {
+        args.push((*field).into());
+        args.push(value.as_str().into());
+    }
+    let reply = scripts::HSET_IF.run(redis, &[keys.backfill()], args)?;
+    Ok(reply.first().and_then(|v| v.as_i64()) == Some(1))
+}
+
 /// Set the backfill's state to `to` if it is one of `from` now. True when it was.
 pub(super) fn move_state(
     redis: &mut impl RedisExec,
@@ -79,20 +100,7 @@ pub(super) fn move_state(
     from: &[BackfillState],
     to: BackfillState,
 ) -> Result<bool, StoreError> {
-    let mut args = vec!["state".into(), to.as_str().into()];
-    args.extend(from.iter().map(|s| {
-        let text = if *s == BackfillState::Idle {
-            ""
-        } else {
-            s.as_str()
-        };
-        text.into()
-    }));
-    if from.contains(&BackfillState::Idle) {
-        args.push("idle".into());
-    }
-    let reply = scripts::SET_STATE_IF.run(redis, &[keys.backfill()], args)?;
-    Ok(reply.first().and_then(|v| v.as_i64()) == Some(1))
+    set_if_state(redis, keys, from, &[("state", to.as_str().to_owned())])
 }
 
 /// Start a backfill of `range`. Refused while one is running, waiting for credits or

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
-use super::control::{credits_spent, move_state};
+use super::control::{credits_spent, move_state, set_if_state};
 use super::rows::rows;
 use super::schedule::{due, lock, schedule_reconcile};
 use super::state::{int, read_hash, text, BackfillState};
@@ -137,7 +137,17 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
         read_hash(self.redis, &self.run.key(self.keys))
     }
 
+    /// Record progress. A backfill's is recorded only while it has not been cancelled
+    /// (or restarted) meanwhile: an operator's command wins over a slice in flight.
     fn set(&mut self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
+        if self.run == Run::Backfill {
+            let live = [
+                BackfillState::Running,
+                BackfillState::WaitingForCredits,
+                BackfillState::Paused,
+            ];
+            return set_if_state(self.redis, self.keys, &live, pairs).map(drop);
+        }
         let mut args = vec![self.run.key(self.keys).into()];
         for (field, value) in pairs {
             args.push((*field).into());

@@ -104,8 +104,8 @@ pub const REVIVE_DEAD: Script = script!("revive_dead", with_clock);
 pub const PURGE_DEAD: Script = script!("purge_dead");
 /// Release a lock only if this owner holds it.
 pub const RELEASE_LOCK: Script = script!("release_lock");
-/// Set a hash field only if it has one of the expected values.
-pub const SET_STATE_IF: Script = script!("set_state_if");
+/// Set hash fields only if a guard field has one of the expected values.
+pub const HSET_IF: Script = script!("hset_if");
 
 #[cfg(test)]
 mod tests {
@@ -123,7 +123,7 @@ mod tests {
             REVIVE_DEAD,
             PURGE_DEAD,
             RELEASE_LOCK,
-            SET_STATE_IF,
+            HSET_IF,
         ] {
             assert!(
                 script.source().contains("-- KEYS:"),
