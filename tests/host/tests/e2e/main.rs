@@ -5,6 +5,7 @@ mod harness;
 
 mod admin;
 mod beds24_api;
+mod bulk;
 mod config_errors;
 mod dashboard;
 mod lifecycle;
