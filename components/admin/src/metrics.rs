@@ -176,7 +176,7 @@ fn bulk_exposition(
             "beds24_backfill_state",
             "gauge",
             "1 for the state the backfill is in, 0 for the others.",
-            BACKFILL_STATES
+            BackfillState::ALL
                 .iter()
                 .map(|s| {
                     let on = f64::from(u8::from(*s == b.state));
@@ -214,16 +214,6 @@ fn bulk_exposition(
         vec![(String::new(), r.last_bookings.unwrap_or(0) as f64)],
     );
 }
-
-/// Every backfill state, for the state gauge's labels.
-const BACKFILL_STATES: [BackfillState; 6] = [
-    BackfillState::Idle,
-    BackfillState::Running,
-    BackfillState::Paused,
-    BackfillState::WaitingForCredits,
-    BackfillState::Done,
-    BackfillState::Failed,
-];
 
 /// Cumulative buckets from the per-bucket counters kept in Redis.
 fn duration_histogram(stats: &QueueStats) -> Vec<(String, f64)> {

@@ -1,6 +1,5 @@
 //! Reconciliation and backfill through core's worker run, natively: real Redis, real Postgres, the mock Beds24.
 
-use std::future::Future;
 use std::time::Duration;
 
 use beds24_sync_core::bulk::{
@@ -9,26 +8,10 @@ use beds24_sync_core::bulk::{
 };
 use beds24_sync_core::queue::RetrySchedule;
 use beds24_sync_core::store::StoreError;
-use beds24_sync_core::worker::{run, JobRecords, PgSession, Platform, RunSummary, WorkerConfig};
+use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
 use beds24_sync_core::{db, BookingId};
-use beds24_testkit::{Beds24Env, Database, NativePg, TokenKind};
+use beds24_testkit::{block_on, Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
 use mock_beds24::{CreditsConfig, Endpoint};
-
-struct NoRecords;
-
-impl JobRecords for NoRecords {
-    fn forget(&mut self, _: &[&BookingId]) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::pin!(future).as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("the worker waited on a future"),
-    }
-}
 
 fn id(n: u64) -> BookingId {
     BookingId::parse(&n.to_string()).unwrap()
@@ -57,7 +40,7 @@ fn invoke_for(
         redis: &mut env.redis,
         http: &mut env.http,
         pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
-        records: &mut NoRecords,
+        records: &mut ForgottenRecords::default(),
     };
     block_on(run(&config, &env.keys, platform, budget_ms)).unwrap()
 }

@@ -1,35 +1,13 @@
 //! core's worker run, natively, against real Redis, real Postgres and the mock Beds24: what the worker component does.
 
-use std::future::Future;
-
 use beds24_sync_core::beds24::Endpoint as ApiEndpoint;
 use beds24_sync_core::bulk::BulkConfig;
 use beds24_sync_core::queue::{Clock, Counter, JobState, Queue, RetrySchedule};
 use beds24_sync_core::store::StoreError;
-use beds24_sync_core::worker::{run, JobRecords, PgSession, Platform, RunSummary, WorkerConfig};
+use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
 use beds24_sync_core::{db, Action, BookingId};
-use beds24_testkit::{Beds24Env, Database, NativePg, TokenKind};
+use beds24_testkit::{block_on, Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
 use mock_beds24::{Endpoint, Fault, Times};
-
-/// The job records the worker deleted.
-#[derive(Default)]
-struct Forgotten(Vec<String>);
-
-impl JobRecords for Forgotten {
-    fn forget(&mut self, ids: &[&BookingId]) -> Result<(), StoreError> {
-        self.0.extend(ids.iter().map(|id| id.to_string()));
-        Ok(())
-    }
-}
-
-/// The worker never waits on a future (its doors block), so one poll ends it.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::pin!(future).as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("the worker waited on a future"),
-    }
-}
 
 fn id(n: u64) -> BookingId {
     BookingId::parse(&n.to_string()).unwrap()
@@ -40,7 +18,7 @@ fn enqueue_and_run(
     env: &mut Beds24Env,
     database: &Database,
     ids: &[u64],
-) -> (RunSummary, Forgotten) {
+) -> (RunSummary, ForgottenRecords) {
     let mut queue = Queue::with_keys(&mut env.redis, env.keys.clone());
     for &n in ids {
         queue.enqueue(&id(n), Action::Modify, Clock::Redis).unwrap();
@@ -52,7 +30,7 @@ fn enqueue_and_run(
         schedule: RetrySchedule::default(),
         bulk: BulkConfig::default(),
     };
-    let mut records = Forgotten::default();
+    let mut records = ForgottenRecords::default();
     let platform = Platform {
         redis: &mut env.redis,
         http: &mut env.http,

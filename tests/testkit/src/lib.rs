@@ -37,3 +37,27 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Drive a future that never waits to its end: core's worker blocks on its doors (Redis,
+/// HTTP, Postgres), so one poll finishes it; a future that does wait is a bug and panics.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(future).as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future waited"),
+    }
+}
+
+/// Job records as the worker would delete them: here, the ids it asked to forget.
+#[derive(Debug, Default)]
+pub struct ForgottenRecords(pub Vec<String>);
+
+impl beds24_sync_core::worker::JobRecords for ForgottenRecords {
+    fn forget(
+        &mut self,
+        ids: &[&beds24_sync_core::BookingId],
+    ) -> Result<(), beds24_sync_core::store::StoreError> {
+        self.0.extend(ids.iter().map(|id| id.to_string()));
+        Ok(())
+    }
+}

@@ -16,6 +16,22 @@ pub const ALL_STATUSES: [&str; 6] = [
     "inquiry",
 ];
 
+/// What every bookings query asks for besides its filter: all statuses (Beds24 hides
+/// `cancelled` otherwise; array filters repeat the key), invoice and info items, the page.
+fn every_status_with_items(
+    q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>,
+    page: u32,
+) {
+    for status in ALL_STATUSES {
+        q.append_pair("status", status);
+    }
+    q.append_pair("includeInvoiceItems", "true");
+    q.append_pair("includeInfoItems", "true");
+    if page > 1 {
+        q.append_pair("page", &page.to_string());
+    }
+}
+
 /// The filters of a bookings listing. Beds24 lists only current and upcoming stays
 /// when no date filter is given, so a bulk run always sets one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,14 +81,7 @@ impl ApiBase {
             for id in ids {
                 q.append_pair("id", id.as_str());
             }
-            for status in ALL_STATUSES {
-                q.append_pair("status", status);
-            }
-            q.append_pair("includeInvoiceItems", "true");
-            q.append_pair("includeInfoItems", "true");
-            if page > 1 {
-                q.append_pair("page", &page.to_string());
-            }
+            every_status_with_items(&mut q, page);
         }
         url
     }
@@ -95,14 +104,7 @@ impl ApiBase {
             if let Some(to) = query.arrival_to {
                 q.append_pair("arrivalTo", &to.to_string());
             }
-            for status in ALL_STATUSES {
-                q.append_pair("status", status);
-            }
-            q.append_pair("includeInvoiceItems", "true");
-            q.append_pair("includeInfoItems", "true");
-            if page > 1 {
-                q.append_pair("page", &page.to_string());
-            }
+            every_status_with_items(&mut q, page);
         }
         url
     }

@@ -117,13 +117,8 @@ pub fn start_backfill(
         BackfillState::Done,
         BackfillState::Failed,
     ];
-    if !move_state(redis, keys, &startable, BackfillState::Running)? {
-        let state = state_of(redis, keys)?;
-        return Err(BulkError::Conflict {
-            state: state.as_str(),
-            what: "pause, resume or cancel it first",
-        });
-    }
+    let what = "pause, resume or cancel it first";
+    transition(redis, keys, &startable, BackfillState::Running, what)?;
     let mut args = vec![keys.backfill().into()];
     let to = range.to.map(|d| d.to_string()).unwrap_or_default();
     for (field, value) in [
@@ -148,6 +143,23 @@ pub fn start_backfill(
     Ok(backfill_progress(redis, keys, now_ms)?)
 }
 
+/// Move the state from one of `from` to `to`, or refuse saying `what` is allowed.
+fn transition(
+    redis: &mut impl RedisExec,
+    keys: &Keys,
+    from: &[BackfillState],
+    to: BackfillState,
+    what: &'static str,
+) -> Result<(), BulkError> {
+    if move_state(redis, keys, from, to)? {
+        return Ok(());
+    }
+    Err(BulkError::Conflict {
+        state: state_of(redis, keys)?.as_str(),
+        what,
+    })
+}
+
 /// Pause a running (or credit-waiting) backfill; it keeps its place.
 pub fn pause_backfill(
     redis: &mut impl RedisExec,
@@ -155,12 +167,8 @@ pub fn pause_backfill(
     now_ms: i64,
 ) -> Result<BackfillProgress, BulkError> {
     let active = [BackfillState::Running, BackfillState::WaitingForCredits];
-    if !move_state(redis, keys, &active, BackfillState::Paused)? {
-        return Err(BulkError::Conflict {
-            state: state_of(redis, keys)?.as_str(),
-            what: "only a running backfill can be paused",
-        });
-    }
+    let what = "only a running backfill can be paused";
+    transition(redis, keys, &active, BackfillState::Paused, what)?;
     Ok(backfill_progress(redis, keys, now_ms)?)
 }
 
@@ -171,12 +179,8 @@ pub fn resume_backfill(
     now_ms: i64,
 ) -> Result<BackfillProgress, BulkError> {
     let stopped = [BackfillState::Paused, BackfillState::Failed];
-    if !move_state(redis, keys, &stopped, BackfillState::Running)? {
-        return Err(BulkError::Conflict {
-            state: state_of(redis, keys)?.as_str(),
-            what: "only a paused or failed backfill can be resumed",
-        });
-    }
+    let what = "only a paused or failed backfill can be resumed";
+    transition(redis, keys, &stopped, BackfillState::Running, what)?;
     redis.execute(
         "HSET",
         &[keys.backfill().into(), "errors".into(), 0i64.into()],

@@ -26,6 +26,16 @@ pub enum BackfillState {
 }
 
 impl BackfillState {
+    /// Every state (metrics label each one).
+    pub const ALL: [BackfillState; 6] = [
+        BackfillState::Idle,
+        BackfillState::Running,
+        BackfillState::Paused,
+        BackfillState::WaitingForCredits,
+        BackfillState::Done,
+        BackfillState::Failed,
+    ];
+
     /// The text kept in Redis and shown by the API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,17 +60,10 @@ impl BackfillState {
 impl FromStr for BackfillState {
     type Err = StoreError;
     fn from_str(text: &str) -> Result<Self, StoreError> {
-        [
-            BackfillState::Idle,
-            BackfillState::Running,
-            BackfillState::Paused,
-            BackfillState::WaitingForCredits,
-            BackfillState::Done,
-            BackfillState::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
-        .ok_or_else(|| StoreError::Reply(format!("unknown backfill state {text:?}")))
+        BackfillState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or_else(|| StoreError::Reply(format!("unknown backfill state {text:?}")))
     }
 }
 
