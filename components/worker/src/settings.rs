@@ -53,7 +53,8 @@ impl Settings {
                     look_back_ms: (config::number("reconcile_look_back_hours", 24.0_f64).max(0.0)
                         * 3_600_000.0) as i64,
                     pages_per_slice: config::number("bulk_pages_per_slice", 3u32).clamp(1, 20),
-                    lock_ms: lease_ms.max(30_000) * 2,
+                    // Renewed before every page: a worker that dies frees it within a lease.
+                    lock_ms: lease_ms.max(5_000),
                     ..BulkConfig::default()
                 },
             },

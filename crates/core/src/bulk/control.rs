@@ -83,8 +83,19 @@ pub(super) fn set_if_state(
     if states.contains(&BackfillState::Idle) {
         allowed.push(""); // a backfill never started, or cancelled, has no hash
     }
-    let mut args = vec!["state".into(), (allowed.len() as i64).into()];
-    args.extend(allowed.into_iter().map(Into::into));
+    set_if(redis, keys, "state", &allowed, pairs)
+}
+
+/// Set `pairs` on the backfill hash if its field `guard` is one of `allowed` now.
+pub(super) fn set_if(
+    redis: &mut impl RedisExec,
+    keys: &Keys,
+    guard: &str,
+    allowed: &[&str],
+    pairs: &[(&str, String)],
+) -> Result<bool, StoreError> {
+    let mut args = vec![guard.into(), (allowed.len() as i64).into()];
+    args.extend(allowed.iter().map(|a| (*a).into()));
     for (field, value) in pairs {
         args.push((*field).into());
         args.push(value.as_str().into());
@@ -119,9 +130,17 @@ pub fn start_backfill(
     ];
     let what = "pause, resume or cancel it first";
     transition(redis, keys, &startable, BackfillState::Running, what)?;
+    // Each run has its own id: a slice of an earlier (cancelled) run still in flight
+    // records nothing into this one.
+    let run_id = redis
+        .execute("INCR", &[keys.bulk_lock_seq().into()])?
+        .first()
+        .and_then(|v| v.as_i64())
+        .unwrap_or_default();
     let mut args = vec![keys.backfill().into()];
     let to = range.to.map(|d| d.to_string()).unwrap_or_default();
     for (field, value) in [
+        ("runId", run_id.to_string()),
         ("arrivalFrom", range.from.to_string()),
         ("arrivalTo", to),
         ("page", "1".into()),

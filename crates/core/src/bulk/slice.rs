@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
-use super::control::{credits_spent, move_state, set_if_state};
+use super::control::{credits_spent, move_state, set_if};
 use super::rows::rows;
 use super::schedule::{due, lock, schedule_reconcile};
 use super::state::{int, read_hash, text, BackfillState};
@@ -43,7 +43,7 @@ impl Default for BulkConfig {
             look_back_ms: 24 * 3_600_000,
             overlap_ms: 120_000,
             pages_per_slice: 3,
-            lock_ms: 60_000,
+            lock_ms: 30_000,
         }
     }
 }
@@ -97,6 +97,10 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
     let Some(owner) = lock(bulk, keys, redis)? else {
         return Ok(SliceOutcome::Idle);
     };
+    let run_id = read_hash(redis, &keys.backfill())?
+        .get("runId")
+        .cloned()
+        .unwrap_or_default();
     let outcome = Slice {
         client,
         bulk,
@@ -105,6 +109,8 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
         http,
         pg,
         run,
+        run_id,
+        owner: owner.clone(),
     }
     .pages();
     scripts::RELEASE_LOCK.run(redis, &[keys.bulk_lock()], vec![owner.into()])?;
@@ -119,6 +125,10 @@ struct Slice<'a, R, H, C: SqlConnect> {
     http: &'a mut H,
     pg: &'a mut PgSession<C>,
     run: Run,
+    /// The backfill run this slice works for (progress goes to that run only).
+    run_id: String,
+    /// This slice's hold on the bulk lock.
+    owner: String,
 }
 
 /// What one stored page brought.
@@ -137,16 +147,12 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
         read_hash(self.redis, &self.run.key(self.keys))
     }
 
-    /// Record progress. A backfill's is recorded only while it has not been cancelled
-    /// (or restarted) meanwhile: an operator's command wins over a slice in flight.
+    /// Record progress. A backfill's goes only to the run this slice started for: one
+    /// cancelled (or cancelled and started again) meanwhile gets nothing from it.
     fn set(&mut self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
         if self.run == Run::Backfill {
-            let live = [
-                BackfillState::Running,
-                BackfillState::WaitingForCredits,
-                BackfillState::Paused,
-            ];
-            return set_if_state(self.redis, self.keys, &live, pairs).map(drop);
+            let run_id = [self.run_id.as_str()];
+            return set_if(self.redis, self.keys, "runId", &run_id, pairs).map(drop);
         }
         let mut args = vec![self.run.key(self.keys).into()];
         for (field, value) in pairs {
@@ -159,10 +165,23 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     fn pages(mut self) -> Result<SliceOutcome, StoreError> {
         for _ in 0..self.bulk.pages_per_slice.max(1) {
             if self.run == Run::Backfill {
-                let state = self.fields()?.get("state").cloned().unwrap_or_default();
-                if !state.parse::<BackfillState>()?.is_active() {
+                let fields = self.fields()?;
+                let live = match fields.get("state") {
+                    Some(state) => state.parse::<BackfillState>()?.is_active(),
+                    None => false, // cancelled meanwhile
+                };
+                if !live || fields.get("runId") != Some(&self.run_id) {
                     return Ok(SliceOutcome::Worked { more: false });
                 }
+            }
+            // A slow slice keeps the lock; one that lost it stops.
+            let renewed = scripts::RENEW_LOCK.run(
+                self.redis,
+                &[self.keys.bulk_lock()],
+                vec![self.owner.as_str().into(), self.bulk.lock_ms.into()],
+            )?;
+            if renewed.first().and_then(|v| v.as_i64()) != Some(1) {
+                return Ok(SliceOutcome::Worked { more: false });
             }
             if let Some(until) = self.client().credits_wait_until() {
                 self.wait_for_credits(until)?;
@@ -277,8 +296,7 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
                 }
                 self.set(&pairs)?;
                 if !stored.next_page {
-                    let running = [BackfillState::Running];
-                    move_state(self.redis, self.keys, &running, BackfillState::Done)?;
+                    self.set(&[("state", BackfillState::Done.as_str().to_owned())])?;
                     self.log("backfill done", &fields, stored);
                 }
             }

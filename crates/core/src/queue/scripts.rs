@@ -104,6 +104,8 @@ pub const REVIVE_DEAD: Script = script!("revive_dead", with_clock);
 pub const PURGE_DEAD: Script = script!("purge_dead");
 /// Release a lock only if this owner holds it.
 pub const RELEASE_LOCK: Script = script!("release_lock");
+/// Extend a lock only if this owner holds it.
+pub const RENEW_LOCK: Script = script!("renew_lock");
 /// Set hash fields only if a guard field has one of the expected values.
 pub const HSET_IF: Script = script!("hset_if");
 
@@ -124,6 +126,7 @@ mod tests {
             PURGE_DEAD,
             RELEASE_LOCK,
             HSET_IF,
+            RENEW_LOCK,
         ] {
             assert!(
                 script.source().contains("-- KEYS:"),
