@@ -42,6 +42,25 @@ impl Env {
         });
     }
 
+    /// 60 generated bookings in pages of 10, each call 300 ms: start the backfill and
+    /// return (bookings, pages) once two pages are stored and a third is being listed.
+    fn backfill_until_a_page_is_in_flight(&self) -> (u64, i64) {
+        let n = 60;
+        self.mock.seed_generated(n);
+        self.mock.set_page_size(10);
+        self.mock.set_latency(Duration::from_millis(300));
+        self.start_backfill();
+        self.wait_pages(2, Duration::from_secs(20));
+        wait_for("a listing call in flight", Duration::from_secs(20), || {
+            self.mock
+                .call_log()
+                .iter()
+                .any(|c| c.endpoint == Endpoint::Bookings && c.status.is_none())
+                .then_some(())
+        });
+        (n, 6)
+    }
+
     /// Wait until no worker holds the bulk lock: the slice in progress has ended.
     fn wait_slice_over(&self) {
         wait_for("the slice to end", Duration::from_secs(20), || {
@@ -361,20 +380,7 @@ fn a_backfill_killed_mid_page_resumes_when_the_bulk_lock_runs_out() {
         ..AppConfig::default()
     };
     let mut env = Env::start_listening_with("bulkmidpage", config);
-    let n = 60;
-    env.mock.seed_generated(n);
-    env.mock.set_page_size(10);
-    let pages = 6;
-    env.mock.set_latency(Duration::from_millis(300));
-    env.start_backfill();
-    env.wait_pages(2, Duration::from_secs(20));
-    wait_for("a listing call in flight", Duration::from_secs(20), || {
-        env.mock
-            .call_log()
-            .iter()
-            .any(|c| c.endpoint == Endpoint::Bookings && c.status.is_none())
-            .then_some(())
-    });
+    let (n, pages) = env.backfill_until_a_page_is_in_flight();
     env.app.kill();
     let at_kill = env.backfill_hash();
     assert_eq!(at_kill["state"], "running", "{at_kill:?}");
@@ -554,20 +560,7 @@ fn pause_resume_and_cancel_a_backfill() {
 #[test]
 fn a_backfill_started_again_right_after_a_cancel_imports_every_page() {
     let env = Env::start_listening("bulkrestart2");
-    let n = 60;
-    env.mock.seed_generated(n);
-    env.mock.set_page_size(10);
-    let pages = 6;
-    env.mock.set_latency(Duration::from_millis(300));
-    env.start_backfill();
-    env.wait_pages(2, Duration::from_secs(20));
-    wait_for("a listing call in flight", Duration::from_secs(20), || {
-        env.mock
-            .call_log()
-            .iter()
-            .any(|c| c.endpoint == Endpoint::Bookings && c.status.is_none())
-            .then_some(())
-    });
+    let (n, pages) = env.backfill_until_a_page_is_in_flight();
     let (status, body) = env.admin_post("/api/admin/backfill/cancel");
     assert_eq!(status, 200, "{body}");
     env.start_backfill();
