@@ -6,10 +6,10 @@ use beds24_sync_core::bulk::{
     backfill_progress, pause_backfill, reconcile_status, request_reconcile, resume_backfill,
     start_backfill, BackfillRange, BackfillState, BulkConfig,
 };
-use beds24_sync_core::queue::RetrySchedule;
+use beds24_sync_core::queue::{Clock, Counter, Queue, RetrySchedule};
 use beds24_sync_core::store::StoreError;
 use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
-use beds24_sync_core::{db, BookingId};
+use beds24_sync_core::{db, Action, BookingId};
 use beds24_testkit::{block_on, Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
 use mock_beds24::{CreditsConfig, Endpoint};
 
@@ -19,7 +19,7 @@ fn id(n: u64) -> BookingId {
 
 /// One worker invocation, as a wake-up would start it.
 fn invoke(env: &mut Beds24Env, database: &Database, bulk: &BulkConfig) -> RunSummary {
-    invoke_for(env, database, bulk, 20_000)
+    invoke_for(env, database, bulk, 20_000).0
 }
 
 /// One worker invocation that stops after `budget_ms` (0: after its first slice).
@@ -28,7 +28,7 @@ fn invoke_for(
     database: &Database,
     bulk: &BulkConfig,
     budget_ms: i64,
-) -> RunSummary {
+) -> (RunSummary, ForgottenRecords) {
     let config = WorkerConfig {
         client: env.config.clone(),
         lease_ms: 30_000,
@@ -36,13 +36,15 @@ fn invoke_for(
         schedule: RetrySchedule::default(),
         bulk: bulk.clone(),
     };
+    let mut records = ForgottenRecords::default();
     let platform = Platform {
         redis: &mut env.redis,
         http: &mut env.http,
         pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
-        records: &mut ForgottenRecords::default(),
+        records: &mut records,
     };
-    block_on(run(&config, &env.keys, platform, budget_ms)).unwrap()
+    let summary = block_on(run(&config, &env.keys, platform, budget_ms)).unwrap();
+    (summary, records)
 }
 
 fn row_count(database: &Database) -> i64 {
@@ -103,7 +105,7 @@ fn a_backfill_imports_every_page_once_and_survives_being_stopped() {
     let range = BackfillRange::parse(Some("2000-01-01"), None).unwrap();
     start_backfill(&mut env.redis, &env.keys, range, 0).unwrap();
     // One page, then the worker "dies" (the invocation ends with the run unfinished).
-    let first = invoke_for(&mut env, &database, &bulk, 0);
+    let (first, _) = invoke_for(&mut env, &database, &bulk, 0);
     assert_eq!((first.bulk_slices, first.handed_on), (1, true));
     let progress = backfill_progress(&mut env.redis, &env.keys, 0).unwrap();
     assert_eq!(progress.pages_done, 1, "{progress:?}");
@@ -176,4 +178,41 @@ fn a_spent_credit_budget_makes_the_backfill_wait_and_it_goes_on_by_itself() {
     let progress = backfill_progress(&mut env.redis, &env.keys, 0).unwrap();
     assert_eq!(progress.state, BackfillState::Done, "{progress:?}");
     assert_eq!(row_count(&database), 150);
+}
+
+#[test]
+fn a_queued_booking_a_reconciliation_page_just_stored_is_not_fetched_again() {
+    let mut env = Beds24Env::start("bulk-redundant", TokenKind::LongLife);
+    env.mock.booking_from_fixture(6001u64, |_| {});
+    env.mock.booking_from_fixture(6002u64, |_| {});
+    let database = Database::create("bulkredundant");
+    let bulk = BulkConfig::default();
+    invoke(&mut env, &database, &bulk); // schedules the first reconciliation
+                                        // A webhook job for 6001 waits (claims are paused); then the reconciliation runs.
+    let mut queue = Queue::with_keys(&mut env.redis, env.keys.clone());
+    queue
+        .enqueue(&id(6001), Action::Modify, Clock::Redis)
+        .unwrap();
+    queue.set_paused(true).unwrap();
+    env.mock
+        .update_booking(6001u64, |b| b["phone"] = "+34 600 000 061".into());
+    request_reconcile(&mut env.redis, &env.keys).unwrap();
+    let (_, forgotten) = invoke_for(&mut env, &database, &bulk, 20_000);
+    let mut pg = NativePg::new(database.client());
+    let row = db::booking_json(&mut pg, &id(6001)).unwrap().expect("row");
+    assert_eq!(row["phone"], "+34 600 000 061");
+    // The job would only fetch what the page just stored: it is done, its record gone.
+    let mut queue = Queue::with_keys(&mut env.redis, env.keys.clone());
+    assert!(queue.job(&id(6001)).unwrap().is_none());
+    let stats = queue.stats(Clock::Redis).unwrap();
+    assert_eq!((stats.waiting, stats.total(Counter::Satisfied)), (0, 1));
+    assert_eq!(forgotten.0, ["6001"]);
+    queue.set_paused(false).unwrap();
+    let listings = env.mock.calls(Endpoint::Bookings);
+    invoke(&mut env, &database, &bulk);
+    assert_eq!(
+        env.mock.calls(Endpoint::Bookings),
+        listings,
+        "no fetch by id"
+    );
 }

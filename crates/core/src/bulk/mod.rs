@@ -7,15 +7,18 @@
 //! state in Redis (one hash each), run a few pages per worker invocation under one lock,
 //! after the queue's webhook jobs, and store every page before moving past it.
 
+mod config;
 mod control;
+mod redundant;
 mod rows;
 mod schedule;
 mod slice;
 mod state;
 
+pub use config::{BulkConfig, SliceOutcome};
 pub use control::{
     backfill_progress, cancel_backfill, pause_backfill, reconcile_status, request_reconcile,
     resume_backfill, start_backfill, BackfillRange, BulkError,
 };
-pub use slice::{run_slice, BulkConfig, SliceOutcome};
+pub use slice::run_slice;
 pub use state::{BackfillProgress, BackfillState, ReconcileStatus};

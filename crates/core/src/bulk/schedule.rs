@@ -1,6 +1,7 @@
 //! When a bulk run is due, and the lock that lets only one worker run it.
 
-use super::slice::{BulkConfig, Run};
+use super::config::BulkConfig;
+use super::slice::Run;
 use super::state::{int, read_hash, BackfillState};
 use crate::keys::Keys;
 use crate::store::{RedisExec, RedisValue, StoreError};

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+use super::config::{BulkConfig, SliceOutcome};
 use super::control::{credits_spent, move_state, set_if};
+use super::redundant::end_redundant_jobs;
 use super::rows::rows;
 use super::schedule::{due, lock, schedule_reconcile};
 use super::state::{int, read_hash, text, BackfillState};
@@ -17,48 +19,8 @@ use crate::logging::{emit, now_ms, Level};
 use crate::mapping::booking_id_of;
 use crate::queue::{scripts, Queue};
 use crate::store::{RedisExec, StoreError};
-use crate::worker::{PgSession, SqlConnect};
+use crate::worker::{JobRecords, PgSession, SqlConnect};
 use crate::BookingId;
-
-/// How bulk runs go.
-#[derive(Debug, Clone)]
-pub struct BulkConfig {
-    /// Time between reconciliation runs (ms).
-    pub reconcile_every_ms: i64,
-    /// How far back the first reconciliation looks (ms).
-    pub look_back_ms: i64,
-    /// How far before a finished run's start the next one begins again, for clock skew
-    /// between Beds24 and us and for bookings modified while the run was listing (ms).
-    pub overlap_ms: i64,
-    /// Listing pages per slice (each up to 100 bookings, plus their messages).
-    pub pages_per_slice: u32,
-    /// How long the bulk lock is held at most (a slice that dies frees it by then).
-    pub lock_ms: i64,
-}
-
-impl Default for BulkConfig {
-    fn default() -> Self {
-        BulkConfig {
-            reconcile_every_ms: 5 * 60_000,
-            look_back_ms: 24 * 3_600_000,
-            overlap_ms: 120_000,
-            pages_per_slice: 3,
-            lock_ms: 30_000,
-        }
-    }
-}
-
-/// What a slice did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SliceOutcome {
-    /// Nothing due, or another worker holds the lock.
-    Idle,
-    /// Pages were stored (or tried); `more` when the run continues at once.
-    Worked {
-        /// Call again (after the queue's jobs): the run has pages left.
-        more: bool,
-    },
-}
 
 /// Which run a slice works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +44,14 @@ impl Run {
 const MAX_ERRORS: i64 = 5;
 
 /// Run one slice of whichever bulk run is due, if any and if no other worker is.
-pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
+pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords>(
     client: &ClientConfig,
     bulk: &BulkConfig,
     keys: &Keys,
     redis: &mut R,
     http: &mut H,
     pg: &mut PgSession<C>,
+    records: &mut J,
 ) -> Result<SliceOutcome, StoreError> {
     let now = now_ms();
     let Some(run) = due(bulk, keys, redis, now)? else {
@@ -108,6 +71,7 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
         redis: &mut *redis,
         http,
         pg,
+        records,
         run,
         run_id,
         owner: owner.clone(),
@@ -117,13 +81,15 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
     outcome
 }
 
-struct Slice<'a, R, H, C: SqlConnect> {
+struct Slice<'a, R, H, C: SqlConnect, J> {
     client: &'a ClientConfig,
     bulk: &'a BulkConfig,
     keys: &'a Keys,
     redis: &'a mut R,
     http: &'a mut H,
     pg: &'a mut PgSession<C>,
+    /// The webhook's job records, for jobs a page made redundant.
+    records: &'a mut J,
     run: Run,
     /// The backfill run this slice works for (progress goes to that run only).
     run_id: String,
@@ -138,7 +104,7 @@ struct Page {
     next_page: bool,
 }
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, J> {
     fn client(&mut self) -> Client<'_, R, H> {
         Client::new(self.client, self.keys, &mut *self.redis, &mut *self.http)
     }
@@ -247,6 +213,9 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     /// Fetch one listing page with its bookings' messages, map it and store it.
     fn page(&mut self, query: &ListQuery, page: u32) -> Result<Page, ApiFailure> {
         let url = self.client.api.booking_list(query, page);
+        let listed_at = Queue::with_keys(&mut *self.redis, self.keys.clone())
+            .redis_time()
+            .map_err(|e| ApiFailure::Transient(format!("redis: {e}")))?;
         let envelope = self.client().get_page(Endpoint::Bookings, &url)?;
         let ids: Vec<BookingId> = envelope
             .data
@@ -267,6 +236,13 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
             .pg
             .store(&rows, &[])
             .map_err(|e| ApiFailure::Transient(format!("postgres: {e}")))?;
+        // A row Postgres refused is not stored: its job stays, to fail with the reason.
+        let stored: Vec<BookingId> = rows
+            .iter()
+            .map(|r| r.booking_id.clone())
+            .filter(|id| report.rejection(id).is_none())
+            .collect();
+        end_redundant_jobs(self.redis, self.keys, self.records, &stored, listed_at);
         Ok(Page {
             bookings: envelope.data.len() as i64,
             written: report.written.len() as i64,

@@ -1,7 +1,8 @@
-//! Holding claims while Beds24 cannot take calls, and renewing a slow batch's leases.
+//! Holding claims while Beds24 cannot take calls, renewing a slow batch's leases, ending jobs a bulk page made redundant.
 
 use super::{scripts, ClaimedJob, Clock, Queue};
 use crate::store::{RedisExec, RedisValue, StoreError};
+use crate::BookingId;
 
 impl<R: RedisExec> Queue<'_, R> {
     /// Renew the leases of jobs still held with their claims; returns, per job, whether
@@ -48,5 +49,36 @@ impl<R: RedisExec> Queue<'_, R> {
     pub fn is_held(&mut self) -> Result<bool, StoreError> {
         let reply = self.redis.execute("EXISTS", &[self.keys.hold().into()])?;
         Ok(reply.first().and_then(RedisValue::as_i64) == Some(1))
+    }
+
+    /// End the waiting (or delayed) jobs of `ids` untouched since `listed_at` (ms, Redis
+    /// clock): a bulk page stored those bookings as Beds24 listed them then. Returns the
+    /// ids whose jobs ended (their job records can go too).
+    pub fn satisfy(
+        &mut self,
+        ids: &[BookingId],
+        listed_at: i64,
+    ) -> Result<Vec<BookingId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec![self.prefix_arg(), listed_at.into()];
+        args.extend(ids.iter().map(|id| id.as_str().into()));
+        let keys = [self.keys.due(), self.keys.stats()];
+        let reply = scripts::SATISFY.run(self.redis, &keys, args)?;
+        Ok(reply
+            .iter()
+            .filter_map(|v| BookingId::parse(&v.as_text()?).ok())
+            .collect())
+    }
+
+    /// Redis's clock in ms (the queue's times are on it).
+    pub fn redis_time(&mut self) -> Result<i64, StoreError> {
+        let reply = self.redis.execute("TIME", &[])?;
+        let part = |i: usize| reply.get(i).and_then(RedisValue::as_i64);
+        match (part(0), part(1)) {
+            (Some(s), Some(us)) => Ok(s * 1000 + us / 1000),
+            _ => Err(StoreError::Reply("TIME answered no time".into())),
+        }
     }
 }

@@ -104,6 +104,8 @@ pub const REVIVE_DEAD: Script = script!("revive_dead", with_clock);
 pub const PURGE_DEAD: Script = script!("purge_dead");
 /// Release a lock only if this owner holds it.
 pub const RELEASE_LOCK: Script = script!("release_lock");
+/// End waiting jobs whose bookings a bulk page just stored.
+pub const SATISFY: Script = script!("satisfy");
 /// Extend a lock only if this owner holds it.
 pub const RENEW_LOCK: Script = script!("renew_lock");
 /// Set hash fields only if a guard field has one of the expected values.
@@ -127,6 +129,7 @@ mod tests {
             RELEASE_LOCK,
             HSET_IF,
             RENEW_LOCK,
+            SATISFY,
         ] {
             assert!(
                 script.source().contains("-- KEYS:"),

@@ -152,6 +152,8 @@ pub enum Counter {
     Stalled,
     /// Dead jobs sent back by an operator.
     Replayed,
+    /// Waiting jobs ended because a bulk page had just stored their booking.
+    Satisfied,
     /// Calls made to a Beds24 endpoint.
     ApiCall(Endpoint),
     /// Completions whose duration fell in the histogram bucket with this upper bound
@@ -176,6 +178,7 @@ impl Counter {
             Counter::Delayed => "delayed".into(),
             Counter::Stalled => "stalled".into(),
             Counter::Replayed => "replayed".into(),
+            Counter::Satisfied => "satisfied".into(),
             Counter::ApiCall(endpoint) => Cow::Owned(format!("api:{endpoint}")),
             Counter::DurationBucket(le) => Cow::Owned(format!("duration_bucket:{le}")),
             Counter::DurationMsSum => "duration_ms_sum".into(),
@@ -204,8 +207,8 @@ mod tests {
 
     /// The text of every script that moves a job.
     fn transition_scripts() -> String {
-        use super::super::scripts::{CLAIM, COMPLETE, ENQUEUE, FAIL, REVIVE_DEAD};
-        [ENQUEUE, CLAIM, COMPLETE, FAIL, REVIVE_DEAD]
+        use super::super::scripts::{CLAIM, COMPLETE, ENQUEUE, FAIL, REVIVE_DEAD, SATISFY};
+        [ENQUEUE, CLAIM, COMPLETE, FAIL, REVIVE_DEAD, SATISFY]
             .map(|s| s.source())
             .concat()
     }
@@ -222,6 +225,7 @@ mod tests {
             Counter::Delayed,
             Counter::Stalled,
             Counter::Replayed,
+            Counter::Satisfied,
         ] {
             let quoted = format!("'{}'", counter.field());
             assert!(scripts.contains(&quoted), "no script counts {quoted}");

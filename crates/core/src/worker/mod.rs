@@ -186,6 +186,7 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C
             &mut *self.platform.redis,
             &mut *self.platform.http,
             &mut self.platform.pg,
+            &mut *self.platform.records,
         )
     }
 
