@@ -6,11 +6,10 @@ use beds24_sync_core::bulk::{
     backfill_progress, pause_backfill, reconcile_status, request_reconcile, resume_backfill,
     start_backfill, BackfillRange, BackfillState, BulkConfig,
 };
-use beds24_sync_core::queue::{Clock, Counter, Queue, RetrySchedule};
-use beds24_sync_core::store::StoreError;
-use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
+use beds24_sync_core::queue::{Clock, Counter, Queue};
+use beds24_sync_core::worker::RunSummary;
 use beds24_sync_core::{db, Action, BookingId};
-use beds24_testkit::{block_on, Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
+use beds24_testkit::{Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
 use mock_beds24::{CreditsConfig, Endpoint};
 
 fn id(n: u64) -> BookingId {
@@ -29,22 +28,7 @@ fn invoke_for(
     bulk: &BulkConfig,
     budget_ms: i64,
 ) -> (RunSummary, ForgottenRecords) {
-    let config = WorkerConfig {
-        client: env.config.clone(),
-        lease_ms: 30_000,
-        batch: 10,
-        schedule: RetrySchedule::default(),
-        bulk: bulk.clone(),
-    };
-    let mut records = ForgottenRecords::default();
-    let platform = Platform {
-        redis: &mut env.redis,
-        http: &mut env.http,
-        pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
-        records: &mut records,
-    };
-    let summary = block_on(run(&config, &env.keys, platform, budget_ms)).unwrap();
-    (summary, records)
+    env.run_worker(database, bulk.clone(), budget_ms)
 }
 
 fn row_count(database: &Database) -> i64 {

@@ -2,11 +2,10 @@
 
 use beds24_sync_core::beds24::Endpoint as ApiEndpoint;
 use beds24_sync_core::bulk::BulkConfig;
-use beds24_sync_core::queue::{Clock, Counter, JobState, Queue, RetrySchedule};
-use beds24_sync_core::store::StoreError;
-use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
+use beds24_sync_core::queue::{Clock, Counter, JobState, Queue};
+use beds24_sync_core::worker::RunSummary;
 use beds24_sync_core::{db, Action, BookingId};
-use beds24_testkit::{block_on, Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
+use beds24_testkit::{Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
 use mock_beds24::{Endpoint, Fault, Times};
 
 fn id(n: u64) -> BookingId {
@@ -23,22 +22,7 @@ fn enqueue_and_run(
     for &n in ids {
         queue.enqueue(&id(n), Action::Modify, Clock::Redis).unwrap();
     }
-    let config = WorkerConfig {
-        client: env.config.clone(),
-        lease_ms: 30_000,
-        batch: 10,
-        schedule: RetrySchedule::default(),
-        bulk: BulkConfig::default(),
-    };
-    let mut records = ForgottenRecords::default();
-    let platform = Platform {
-        redis: &mut env.redis,
-        http: &mut env.http,
-        pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
-        records: &mut records,
-    };
-    let summary = block_on(run(&config, &env.keys, platform, 20_000)).unwrap();
-    (summary, records)
+    env.run_worker(database, BulkConfig::default(), 20_000)
 }
 
 #[test]

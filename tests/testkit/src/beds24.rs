@@ -11,7 +11,12 @@ use beds24_sync_core::BookingId;
 use mock_beds24::MockBeds24;
 use serde_json::Value;
 
-use crate::{NativeHttp, NativeRedis};
+use beds24_sync_core::bulk::BulkConfig;
+use beds24_sync_core::queue::RetrySchedule;
+use beds24_sync_core::store::StoreError;
+use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
+
+use crate::{Database, ForgottenRecords, NativeHttp, NativePg, NativeRedis};
 
 /// Which token the client is configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +66,34 @@ impl Beds24Env {
             http: NativeHttp::new(),
             config,
         }
+    }
+
+    /// One worker invocation (core's `worker::run`, as a wake-up starts it in the
+    /// component) on this world, writing to `database`: its summary and the job
+    /// records it deleted. `budget_ms` 0 stops it after its first batch or slice.
+    pub fn run_worker(
+        &mut self,
+        database: &Database,
+        bulk: BulkConfig,
+        budget_ms: i64,
+    ) -> (RunSummary, ForgottenRecords) {
+        let config = WorkerConfig {
+            client: self.config.clone(),
+            lease_ms: 30_000,
+            batch: 10,
+            schedule: RetrySchedule::default(),
+            bulk,
+        };
+        let mut records = ForgottenRecords::default();
+        let platform = Platform {
+            redis: &mut self.redis,
+            http: &mut self.http,
+            pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
+            records: &mut records,
+        };
+        let summary = crate::block_on(run(&config, &self.keys, platform, budget_ms))
+            .expect("the queue is readable");
+        (summary, records)
     }
 
     /// A new client (one per batch in the worker: its token and auth flag start afresh).
