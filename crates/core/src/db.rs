@@ -240,6 +240,34 @@ pub fn strip_nul(value: &mut Value) {
     }
 }
 
+/// Merge listed messages into the stored rows of their bookings: a message already
+/// stored (same `id`) is replaced by the listed one (its `read` flag may have changed),
+/// the others are added, and the list is kept in time order. Bookings without a row are
+/// skipped. Returns how many rows changed.
+pub fn merge_messages(
+    db: &mut impl SqlExec,
+    by_booking: &[(BookingId, Vec<Value>)],
+) -> Result<u64, StoreError> {
+    if by_booking.is_empty() {
+        return Ok(0);
+    }
+    let mut input: Value = by_booking
+        .iter()
+        .map(|(id, messages)| serde_json::json!({"bookingId": id, "msgs": messages}))
+        .collect();
+    strip_nul(&mut input);
+    let sql = "WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(\"bookingId\" text, msgs jsonb)), \
+         merged AS (SELECT b.\"bookingId\", \
+           (SELECT COALESCE(jsonb_agg(x.e ORDER BY x.e->>'time', x.e->>'id'), '[]'::jsonb) \
+              FROM (SELECT DISTINCT ON (COALESCE(a.e->>'id', a.e::text)) a.e \
+                      FROM jsonb_array_elements(b.messages || i.msgs) WITH ORDINALITY AS a(e, n) \
+                     ORDER BY COALESCE(a.e->>'id', a.e::text), a.n DESC) x) AS messages \
+           FROM input i JOIN \"Booking\" b ON b.\"bookingId\" = i.\"bookingId\") \
+         UPDATE \"Booking\" b SET messages = m.messages FROM merged m \
+          WHERE b.\"bookingId\" = m.\"bookingId\" AND b.messages IS DISTINCT FROM m.messages";
+    db.execute(sql, &[SqlParam::Json(input)])
+}
+
 /// Mark rows whose booking Beds24 no longer returns. No row is invented.
 pub fn mark_missing(db: &mut impl SqlExec, ids: &[BookingId]) -> Result<u64, StoreError> {
     if ids.is_empty() {

@@ -115,8 +115,18 @@ fn a_backfill_imports_every_page_once_and_survives_being_stopped() {
     assert_eq!((progress.pages_done, progress.bookings_done), (3, 250));
     assert_eq!(progress.rows_written, 250);
     assert_eq!(row_count(&database), 250);
-    // Pages of 100: three listing calls, one messages call each.
+    // Pages of 100: three listing calls; the 25 messages come in one page of their own.
     assert_eq!(env.mock.calls(Endpoint::Bookings), 3);
+    assert_eq!(env.mock.calls(Endpoint::Messages), 1);
+    assert_eq!(progress.message_pages_done, 1);
+    let mut pg = NativePg::new(database.client());
+    let with_message = db::booking_json(&mut pg, &id(10)).unwrap().expect("row");
+    assert_eq!(
+        with_message["messages"][0]["bookingId"], 10,
+        "{with_message}"
+    );
+    let without = db::booking_json(&mut pg, &id(11)).unwrap().expect("row");
+    assert_eq!(without["messages"], serde_json::json!([]));
     assert!(progress.credits_spent > 0.0, "{progress:?}");
     // Idempotent: the same import again writes nothing new.
     start_backfill(&mut env.redis, &env.keys, range, 0).unwrap();

@@ -220,3 +220,27 @@ fn duplicate_rows_of_one_booking_in_a_batch_keep_the_newest() {
     );
     assert_eq!(stored(&mut pg, "7030")["status"], json!("new"));
 }
+
+#[test]
+fn listed_messages_merge_into_their_rows_replacing_by_id() {
+    let mut pg = migrated("mergemsg");
+    let mut first = row("7020", Some("2026-02-16T08:00:00Z"));
+    first.messages = Some(json!([{"id": 1, "time": "2026-02-16T08:00:00Z", "read": false}]));
+    db::upsert_rows(&mut pg, &[first]).unwrap();
+    let listed = vec![
+        json!({"id": 2, "bookingId": 7020, "time": "2026-02-17T09:00:00Z"}),
+        json!({"id": 1, "bookingId": 7020, "time": "2026-02-16T08:00:00Z", "read": true}),
+    ];
+    let merge = |pg: &mut NativePg, id: &str, messages: Vec<Value>| {
+        db::merge_messages(pg, &[(BookingId::parse(id).unwrap(), messages)]).unwrap()
+    };
+    assert_eq!(merge(&mut pg, "7020", listed.clone()), 1);
+    let messages = stored(&mut pg, "7020")["messages"].clone();
+    assert_eq!(messages.as_array().unwrap().len(), 2, "{messages}");
+    assert_eq!(messages[0]["id"], json!(1));
+    assert_eq!(messages[0]["read"], json!(true), "the listed copy wins");
+    assert_eq!(messages[1]["id"], json!(2), "time order");
+    // The same page again changes nothing; a booking without a row is skipped.
+    assert_eq!(merge(&mut pg, "7020", listed), 0);
+    assert_eq!(merge(&mut pg, "7021", vec![json!({"id": 9})]), 0);
+}

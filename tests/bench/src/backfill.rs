@@ -16,9 +16,9 @@ use crate::report::{Row, Status};
 /// The issue's bound: 10,000 bookings in at most ~110 calls (pages of 100 plus messages).
 const MAX_CALLS_PER_BOOKING: f64 = 0.011;
 
-const WHY_CALLS: &str = "each listing page of up to 100 bookings costs one `GET /bookings` and one \
-`GET /bookings/messages`; more calls mean smaller pages (the mock's page size) or pages fetched twice \
-(a slice that failed after its call and before storing).";
+const WHY_CALLS: &str = "each page of up to 100 bookings costs one `GET /bookings`, and the messages \
+one `GET /bookings/messages` per 100 messages; more calls mean smaller pages (the mock's page size) or \
+pages fetched twice (a slice that failed after its call and before storing).";
 
 /// Import `sizes.backfill_n` bookings with a backfill started as `POST /api/admin/backfill` would.
 pub fn run(
@@ -67,7 +67,7 @@ pub fn run(
         key: "5.backfill.calls".into(),
         what: format!("Backfill of {n} bookings: Beds24 calls per booking"),
         measured: format!(
-            "{per_booking:.4} ({calls} calls: {} listing pages, {} messages, {} properties)",
+            "{per_booking:.4} ({calls} calls: {} bookings pages, {} messages pages, {} properties)",
             app.mock.calls(Endpoint::Bookings),
             app.mock.calls(Endpoint::Messages),
             app.mock.calls(Endpoint::Properties)

@@ -124,6 +124,12 @@ impl ApiBase {
         url
     }
 
+    /// `GET /bookings/messages[?page=n]`: every message of the account (a backfill lists
+    /// them in pages of their own: far fewer calls than one per page of bookings).
+    pub fn all_messages(&self, page: u32) -> Url {
+        self.messages(&[], page)
+    }
+
     /// `GET /properties[?page=n]`
     pub fn properties(&self, page: u32) -> Url {
         let mut url = self.url(Endpoint::Properties);

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
+mod messages;
+
+use messages::MESSAGES_PHASE;
+
 use super::config::{BulkConfig, SliceOutcome};
 use super::control::{credits_spent, move_state, set_if};
 use super::redundant::end_redundant_jobs;
@@ -158,9 +162,21 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
                 move_state(self.redis, self.keys, &waiting, BackfillState::Running)?;
             }
             let (query, page) = self.position()?;
-            match self.page(&query, page) {
+            let listing_messages = self.run == Run::Backfill
+                && self.fields()?.get("phase").map(String::as_str) == Some(MESSAGES_PHASE);
+            let result = if listing_messages {
+                self.messages_page(page)
+            } else {
+                self.page(&query, page)
+            };
+            match result {
                 Ok(stored) => {
-                    if !self.advance(page, &stored)? {
+                    let more = if listing_messages {
+                        self.advance_messages(page, &stored)?
+                    } else {
+                        self.advance(page, &stored)?
+                    };
+                    if !more {
                         return Ok(SliceOutcome::Worked { more: false });
                     }
                 }
@@ -223,7 +239,11 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
             .filter_map(|b| booking_id_of(b).ok())
             .collect();
         let api = self.client.api.clone();
-        let messages = if ids.is_empty() {
+        // A backfill lists messages in a phase of their own (see `messages`): rows keep
+        // what they have until then, new ones start empty.
+        let messages = if self.run == Run::Backfill {
+            None
+        } else if ids.is_empty() {
             Some(Vec::new())
         } else {
             self.client()
@@ -266,15 +286,12 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
                     ("updatedAt", now.to_string()),
                 ];
                 if !stored.next_page {
-                    let spent = credits_spent(self.redis, self.keys)
-                        - super::state::float(&fields, "creditsAtStart").unwrap_or(0.0);
-                    pairs.push(("creditsSpent", spent.max(0.0).to_string()));
+                    // Every bookings page is stored: now the messages, from their page 1.
+                    pairs[0] = ("page", "1".into());
+                    pairs.push(("phase", MESSAGES_PHASE.into()));
                 }
                 self.set(&pairs)?;
-                if !stored.next_page {
-                    self.set(&[("state", BackfillState::Done.as_str().to_owned())])?;
-                    self.log("backfill done", &fields, stored);
-                }
+                return Ok(true);
             }
             Run::Reconcile => {
                 let bookings = int(&fields, "bookings").unwrap_or(0) + stored.bookings;
@@ -289,6 +306,13 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
             }
         }
         Ok(stored.next_page)
+    }
+
+    /// Credits spent since the run started, as the progress shows them once it is done.
+    fn credits_spent_by_run(&mut self, fields: &BTreeMap<String, String>) -> String {
+        let spent = credits_spent(self.redis, self.keys)
+            - super::state::float(fields, "creditsAtStart").unwrap_or(0.0);
+        spent.max(0.0).to_string()
     }
 
     /// A finished run moves the cursor to its own start, less the overlap: whatever

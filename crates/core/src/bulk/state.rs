@@ -77,8 +77,13 @@ pub struct BackfillProgress {
     pub arrival_from: Option<String>,
     /// Last arrival date imported, when the range is bounded.
     pub arrival_to: Option<String>,
-    /// Pages stored.
+    /// `bookings` while bookings pages are imported, then `messages` while the account's
+    /// messages are listed and merged into the rows.
+    pub phase: Option<String>,
+    /// Bookings pages stored.
     pub pages_done: i64,
+    /// Messages pages merged.
+    pub message_pages_done: i64,
     /// Bookings read from those pages.
     pub bookings_done: i64,
     /// Rows written (new or newer than the stored row).
@@ -176,7 +181,9 @@ impl BackfillProgress {
             state,
             arrival_from: text(fields, "arrivalFrom"),
             arrival_to: text(fields, "arrivalTo"),
+            phase: text(fields, "phase"),
             pages_done: int(fields, "pagesDone").unwrap_or(0),
+            message_pages_done: int(fields, "messagePagesDone").unwrap_or(0),
             bookings_done,
             rows_written: int(fields, "rowsWritten").unwrap_or(0),
             total,

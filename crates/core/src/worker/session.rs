@@ -63,6 +63,32 @@ impl<C: SqlConnect> PgSession<C> {
         result
     }
 
+    /// Merge listed messages into their bookings' rows (see `db::merge_messages`).
+    pub fn merge_messages(
+        &mut self,
+        by_booking: &[(BookingId, Vec<serde_json::Value>)],
+    ) -> Result<u64, StoreError> {
+        let reused = self.connection.is_some();
+        let mut result = self.merge_once(by_booking);
+        if result.is_err() && reused {
+            result = self.merge_once(by_booking);
+        }
+        result
+    }
+
+    fn merge_once(
+        &mut self,
+        by_booking: &[(BookingId, Vec<serde_json::Value>)],
+    ) -> Result<u64, StoreError> {
+        let result = self
+            .connection()
+            .and_then(|pg| db::merge_messages(pg, by_booking));
+        if result.is_err() {
+            self.connection = None;
+        }
+        result
+    }
+
     /// One attempt; the session is dropped after any error.
     fn write(
         &mut self,

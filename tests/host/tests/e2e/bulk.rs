@@ -270,9 +270,16 @@ fn a_backfill_imports_every_page_once() {
     assert!(done["creditsSpent"].as_f64().unwrap() > 0.0, "{done}");
     assert_eq!(done["lastError"], Value::Null, "{done}");
     env.assert_every_booking_once();
-    // One listing call per page (and one messages call for each), nothing per booking.
+    // One listing call per page, nothing per booking; the 25 generated messages come in
+    // a listing of their own (one page of 50), merged into their rows.
     assert_eq!(listing_calls(&env), pages as usize);
-    assert_eq!(env.mock.calls(Endpoint::Messages), pages as usize);
+    assert_eq!(env.mock.calls(Endpoint::Messages), 1);
+    assert_eq!(int(&done, "messagePagesDone"), 1, "{done}");
+    assert_eq!(
+        env.booking("30").expect("row 30")["messages"][0]["bookingId"],
+        json!(30)
+    );
+    assert_eq!(env.booking("31").expect("row 31")["messages"], json!([]));
     // Every 20th generated booking is cancelled: listed and stored all the same.
     assert_eq!(
         env.booking("20").expect("row 20")["status"],
