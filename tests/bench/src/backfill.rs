@@ -28,12 +28,18 @@ pub fn run(
     details: &mut Vec<String>,
 ) -> Result<()> {
     let n = sizes.backfill_n;
-    eprintln!("bench: 5. backfill of {n} bookings");
+    eprintln!("bench: 5. backfill of {n} bookings and {} messages", n / 10);
     app.mock.set_latency(Duration::ZERO);
     app.mock.clear_bookings();
     app.truncate_bookings()?;
     let first = app.take_ids(n);
     app.seed(first, n);
+    // One message per ten bookings, like `MockBeds24::seed_generated`.
+    app.mock.clear_messages();
+    for id in (first..first + n).filter(|id| id % 10 == 0) {
+        app.mock
+            .add_message(mock_beds24::fixtures::generated_message(id, id));
+    }
     app.settle();
     app.mock.reset_counters();
     let mut conn = app.redis.connection(0)?;
@@ -65,7 +71,10 @@ pub fn run(
     let per_booking = calls as f64 / n as f64;
     rows.push(Row {
         key: "5.backfill.calls".into(),
-        what: format!("Backfill of {n} bookings: Beds24 calls per booking"),
+        what: format!(
+            "Backfill of {n} bookings and {} messages: Beds24 calls per booking",
+            n / 10
+        ),
         measured: format!(
             "{per_booking:.4} ({calls} calls: {} bookings pages, {} messages pages, {} properties)",
             app.mock.calls(Endpoint::Bookings),
