@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use beds24_sync_core::keys::WAKE_CHANNEL;
 use mock_beds24::{CreditsConfig, Endpoint, Fault, Times};
 use serde_json::{json, Value};
 
@@ -27,19 +26,9 @@ impl Env {
         env
     }
 
-    /// Under a real Spin the HTTP trigger may say "Serving" before the Redis trigger
-    /// (a process of its own) has subscribed, and a wake-up published meanwhile (a
-    /// backfill's start, a tick) reaches no worker: wait for both subscriptions.
+    /// After an app restart: wait until the new worker listens (see `settle_subscriptions`).
     fn wait_worker(&self) {
-        let channels = [WAKE_CHANNEL, "__keyevent@0__:expired"];
-        wait_for("the worker to subscribe", Duration::from_secs(20), || {
-            let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
-                .arg("NUMSUB")
-                .arg(&channels)
-                .query(&mut self.redis())
-                .ok()?;
-            counts.iter().all(|(_, n)| *n > 0).then_some(())
-        });
+        crate::settle_subscriptions(&self.redis);
     }
 
     /// 60 generated bookings in pages of 10, each call 300 ms: start the backfill and

@@ -41,6 +41,31 @@ pub struct Env {
     http: reqwest::blocking::Client,
 }
 
+/// Under a real Spin the HTTP trigger can say "Serving" before the Redis trigger (a
+/// process of its own) has subscribed, and a wake-up published meanwhile reaches no
+/// worker. Wait (briefly, best effort: some tests start it with a broken configuration)
+/// until the worker listens on both its channels.
+pub(crate) fn settle_subscriptions(redis: &RedisServer) {
+    let channels = [
+        beds24_sync_core::keys::WAKE_CHANNEL,
+        "__keyevent@0__:expired",
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        let counts: Option<Vec<(String, i64)>> = redis.connection(0).ok().and_then(|mut c| {
+            redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(&channels)
+                .query(&mut c)
+                .ok()
+        });
+        if counts.is_some_and(|c| c.iter().all(|(_, n)| *n > 0)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
 impl Env {
     pub fn start(tag: &str) -> Env {
         Env::start_with(tag, AppConfig::default())
@@ -50,7 +75,11 @@ impl Env {
         let redis = RedisServer::start();
         let db = Database::create(tag);
         let mock = MockBeds24::start().expect("mock Beds24");
+        let runs_worker = config.components.is_empty() || config.components.contains(&"worker");
         let app = App::start(&redis, &db, &mock, &config);
+        if runs_worker {
+            settle_subscriptions(&redis);
+        }
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
