@@ -6,21 +6,24 @@ use super::state::{int, read_hash, BackfillState};
 use crate::keys::Keys;
 use crate::store::{RedisExec, RedisValue, StoreError};
 
-/// The run a slice should work on now: an active backfill first, else a due reconciliation.
+/// The run a slice should work on now, with the backfill's run id (empty for the
+/// reconciliation): an active backfill first, else a due reconciliation.
 pub(super) fn due(
     bulk: &BulkConfig,
     keys: &Keys,
     redis: &mut impl RedisExec,
     now: i64,
-) -> Result<Option<Run>, StoreError> {
-    if let Some(state) = read_hash(redis, &keys.backfill())?.get("state") {
+) -> Result<Option<(Run, String)>, StoreError> {
+    let backfill = read_hash(redis, &keys.backfill())?;
+    if let Some(state) = backfill.get("state") {
         if state.parse::<BackfillState>()?.is_active() {
-            return Ok(Some(Run::Backfill));
+            let run_id = backfill.get("runId").cloned().unwrap_or_default();
+            return Ok(Some((Run::Backfill, run_id)));
         }
     }
     let reconcile = read_hash(redis, &keys.reconcile())?;
     match int(&reconcile, "nextAt") {
-        Some(next_at) if next_at <= now => Ok(Some(Run::Reconcile)),
+        Some(next_at) if next_at <= now => Ok(Some((Run::Reconcile, String::new()))),
         Some(_) => Ok(None),
         // First sight: the first run comes one interval from now (or at once on request).
         None => {

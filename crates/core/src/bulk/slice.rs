@@ -3,23 +3,24 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::json;
 
 mod messages;
+mod reconcile;
+mod setbacks;
 
 use messages::MESSAGES_PHASE;
 
 use super::config::{BulkConfig, SliceOutcome};
-use super::control::{credits_spent, move_state, set_if};
+use super::control::{move_state, set_if};
 use super::redundant::end_redundant_jobs;
 use super::rows::rows;
-use super::schedule::{due, lock, schedule_reconcile};
+use super::schedule::{due, lock};
 use super::state::{int, read_hash, text, BackfillState};
 use crate::beds24::fetch::property_names;
 use crate::beds24::urls::ListQuery;
 use crate::beds24::{ApiFailure, Client, ClientConfig, Endpoint, HttpGet};
 use crate::keys::Keys;
-use crate::logging::{emit, now_ms, Level};
+use crate::logging::now_ms;
 use crate::mapping::booking_id_of;
 use crate::queue::{scripts, Queue};
 use crate::store::{RedisExec, StoreError};
@@ -58,16 +59,12 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords>(
     records: &mut J,
 ) -> Result<SliceOutcome, StoreError> {
     let now = now_ms();
-    let Some(run) = due(bulk, keys, redis, now)? else {
+    let Some((run, run_id)) = due(bulk, keys, redis, now)? else {
         return Ok(SliceOutcome::Idle);
     };
     let Some(owner) = lock(bulk, keys, redis)? else {
         return Ok(SliceOutcome::Idle);
     };
-    let run_id = read_hash(redis, &keys.backfill())?
-        .get("runId")
-        .cloned()
-        .unwrap_or_default();
     let outcome = Slice {
         client,
         bulk,
@@ -99,6 +96,14 @@ struct Slice<'a, R, H, C: SqlConnect, J> {
     run_id: String,
     /// This slice's hold on the bulk lock.
     owner: String,
+}
+
+/// What a slice lists next.
+enum Step {
+    /// A bookings listing page with this filter.
+    Bookings(ListQuery),
+    /// A page of the account's messages (the backfill's second phase).
+    Messages,
 }
 
 /// What one stored page brought.
@@ -133,97 +138,89 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
     }
 
     fn pages(mut self) -> Result<SliceOutcome, StoreError> {
+        const STOP: SliceOutcome = SliceOutcome::Worked { more: false };
         for _ in 0..self.bulk.pages_per_slice.max(1) {
-            if self.run == Run::Backfill {
-                let fields = self.fields()?;
-                let live = match fields.get("state") {
-                    Some(state) => state.parse::<BackfillState>()?.is_active(),
-                    None => false, // cancelled meanwhile
-                };
-                if !live || fields.get("runId") != Some(&self.run_id) {
-                    return Ok(SliceOutcome::Worked { more: false });
-                }
+            // The run's hash, read once per page: every decision below works on it.
+            let mut fields = self.fields()?;
+            if self.run == Run::Backfill && !self.still_ours(&fields)? {
+                return Ok(STOP);
             }
-            // A slow slice keeps the lock; one that lost it stops.
-            let renewed = scripts::RENEW_LOCK.run(
-                self.redis,
-                &[self.keys.bulk_lock()],
-                vec![self.owner.as_str().into(), self.bulk.lock_ms.into()],
-            )?;
-            if renewed.first().and_then(|v| v.as_i64()) != Some(1) {
-                return Ok(SliceOutcome::Worked { more: false });
+            if !self.renew_lock()? {
+                return Ok(STOP);
             }
             if let Some(until) = self.client().credits_wait_until() {
                 self.wait_for_credits(until)?;
-                return Ok(SliceOutcome::Worked { more: false });
+                return Ok(STOP);
             }
             if self.run == Run::Backfill {
                 let waiting = [BackfillState::WaitingForCredits];
                 move_state(self.redis, self.keys, &waiting, BackfillState::Running)?;
             }
-            let (query, page) = self.position()?;
-            let listing_messages = self.run == Run::Backfill
-                && self.fields()?.get("phase").map(String::as_str) == Some(MESSAGES_PHASE);
-            let result = if listing_messages {
-                self.messages_page(page)
-            } else {
-                self.page(&query, page)
+            let page = int(&fields, "page").unwrap_or(1).max(1) as u32;
+            let step = self.next_step(&mut fields)?;
+            let result = match &step {
+                Step::Messages => self.messages_page(page),
+                Step::Bookings(query) => self.page(query, page),
             };
-            match result {
-                Ok(stored) => {
-                    let more = if listing_messages {
-                        self.advance_messages(page, &stored)?
-                    } else {
-                        self.advance(page, &stored)?
-                    };
-                    if !more {
-                        return Ok(SliceOutcome::Worked { more: false });
-                    }
+            let more = match (result, &step) {
+                (Ok(stored), Step::Messages) => self.advance_messages(page, &stored, &fields)?,
+                (Ok(stored), Step::Bookings(_)) => self.advance(page, &stored, &fields)?,
+                (Err(failure), _) => {
+                    self.failed(&failure, &fields)?;
+                    false
                 }
-                Err(failure) => {
-                    self.failed(&failure)?;
-                    return Ok(SliceOutcome::Worked { more: false });
-                }
+            };
+            if !more {
+                return Ok(STOP);
             }
         }
         Ok(SliceOutcome::Worked { more: true })
     }
 
-    /// The listing query and page the run is at; a reconciliation starts its run here.
-    fn position(&mut self) -> Result<(ListQuery, u32), StoreError> {
-        let fields = self.fields()?;
-        let page = int(&fields, "page").unwrap_or(1).max(1) as u32;
-        let query = match self.run {
+    /// The backfill is still live and still the run this slice started for (an operator
+    /// may have paused to a stop, cancelled, or cancelled and started again meanwhile).
+    fn still_ours(&self, fields: &BTreeMap<String, String>) -> Result<bool, StoreError> {
+        let live = match fields.get("state") {
+            Some(state) => state.parse::<BackfillState>()?.is_active(),
+            None => false, // cancelled meanwhile
+        };
+        Ok(live && fields.get("runId") == Some(&self.run_id))
+    }
+
+    /// Keep the bulk lock for one more page; false when this slice lost it.
+    fn renew_lock(&mut self) -> Result<bool, StoreError> {
+        let renewed = scripts::RENEW_LOCK.run(
+            self.redis,
+            &[self.keys.bulk_lock()],
+            vec![self.owner.as_str().into(), self.bulk.lock_ms.into()],
+        )?;
+        Ok(renewed.first().and_then(|v| v.as_i64()) == Some(1))
+    }
+
+    /// What the run lists next: a bookings page (by arrival for the backfill, by
+    /// modification for the reconciliation, which starts its run here) or, in the
+    /// backfill's second phase, a messages page.
+    fn next_step(&mut self, fields: &mut BTreeMap<String, String>) -> Result<Step, StoreError> {
+        match self.run {
+            Run::Backfill if fields.get("phase").map(String::as_str) == Some(MESSAGES_PHASE) => {
+                Ok(Step::Messages)
+            }
             Run::Backfill => {
-                let date = |name| text(&fields, name).and_then(|d| d.parse::<NaiveDate>().ok());
-                ListQuery {
+                let date = |name| text(fields, name).and_then(|d| d.parse::<NaiveDate>().ok());
+                Ok(Step::Bookings(ListQuery {
                     arrival_from: date("arrivalFrom"),
                     arrival_to: date("arrivalTo"),
                     ..ListQuery::default()
-                }
+                }))
             }
             Run::Reconcile => {
-                let from = match int(&fields, "runFrom") {
-                    Some(from) => from,
-                    None => {
-                        let now = now_ms();
-                        let from = int(&fields, "cursor").unwrap_or(now - self.bulk.look_back_ms);
-                        self.set(&[
-                            ("runFrom", from.to_string()),
-                            ("runStartedAt", now.to_string()),
-                            ("page", "1".into()),
-                            ("bookings", "0".into()),
-                        ])?;
-                        from
-                    }
-                };
-                ListQuery {
+                let from = self.reconcile_from(fields)?;
+                Ok(Step::Bookings(ListQuery {
                     modified_from: DateTime::<Utc>::from_timestamp_millis(from),
                     ..ListQuery::default()
-                }
+                }))
             }
-        };
-        Ok((query, page))
+        }
     }
 
     /// Fetch one listing page with its bookings' messages, map it and store it.
@@ -233,22 +230,11 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
             .redis_time()
             .map_err(|e| ApiFailure::Transient(format!("redis: {e}")))?;
         let envelope = self.client().get_page(Endpoint::Bookings, &url)?;
-        let ids: Vec<BookingId> = envelope
-            .data
-            .iter()
-            .filter_map(|b| booking_id_of(b).ok())
-            .collect();
-        let api = self.client.api.clone();
         // A backfill lists messages in a phase of their own (see `messages`): rows keep
         // what they have until then, new ones start empty.
-        let messages = if self.run == Run::Backfill {
-            None
-        } else if ids.is_empty() {
-            Some(Vec::new())
-        } else {
-            self.client()
-                .get_all(Endpoint::Messages, |p| api.messages(&ids, p))
-                .ok()
+        let messages = match self.run {
+            Run::Backfill => None,
+            Run::Reconcile => self.messages_of(&envelope.data),
         };
         let names = property_names(&mut self.client());
         let rows = rows(&envelope.data, messages.as_deref(), &names);
@@ -270,13 +256,32 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
         })
     }
 
+    /// The messages of a page's bookings (one batched call), `None` when that call failed.
+    fn messages_of(&mut self, bookings: &[serde_json::Value]) -> Option<Vec<serde_json::Value>> {
+        let ids: Vec<BookingId> = bookings
+            .iter()
+            .filter_map(|b| booking_id_of(b).ok())
+            .collect();
+        if ids.is_empty() {
+            return Some(Vec::new());
+        }
+        let api = self.client.api.clone();
+        self.client()
+            .get_all(Endpoint::Messages, |p| api.messages(&ids, p))
+            .ok()
+    }
+
     /// Record a stored page and move on; false when the run is finished.
-    fn advance(&mut self, page: u32, stored: &Page) -> Result<bool, StoreError> {
-        let fields = self.fields()?;
+    fn advance(
+        &mut self,
+        page: u32,
+        stored: &Page,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         match self.run {
             Run::Backfill => {
-                let add = |name: &str, by: i64| (int(&fields, name).unwrap_or(0) + by).to_string();
+                let add = |name: &str, by: i64| (int(fields, name).unwrap_or(0) + by).to_string();
                 let mut pairs = vec![
                     ("page", (page + 1).to_string()),
                     ("pagesDone", add("pagesDone", 1)),
@@ -294,129 +299,17 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
                 return Ok(true);
             }
             Run::Reconcile => {
-                let bookings = int(&fields, "bookings").unwrap_or(0) + stored.bookings;
+                let bookings = int(fields, "bookings").unwrap_or(0) + stored.bookings;
                 self.set(&[
                     ("page", (page + 1).to_string()),
                     ("bookings", bookings.to_string()),
                     ("lastError", String::new()),
                 ])?;
                 if !stored.next_page {
-                    self.finish_reconcile(&fields, bookings, now)?;
+                    self.finish_reconcile(fields, bookings, now)?;
                 }
             }
         }
         Ok(stored.next_page)
-    }
-
-    /// Credits spent since the run started, as the progress shows them once it is done.
-    fn credits_spent_by_run(&mut self, fields: &BTreeMap<String, String>) -> String {
-        let spent = credits_spent(self.redis, self.keys)
-            - super::state::float(fields, "creditsAtStart").unwrap_or(0.0);
-        spent.max(0.0).to_string()
-    }
-
-    /// A finished run moves the cursor to its own start, less the overlap: whatever
-    /// changed while it listed is listed again by the next run.
-    fn finish_reconcile(
-        &mut self,
-        fields: &BTreeMap<String, String>,
-        bookings: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let started = int(fields, "runStartedAt").unwrap_or(now);
-        let cursor = started - self.bulk.overlap_ms;
-        self.set(&[
-            ("cursor", cursor.to_string()),
-            ("lastRunAt", now.to_string()),
-            ("lastBookings", bookings.to_string()),
-        ])?;
-        self.redis.execute(
-            "HDEL",
-            &[
-                self.run.key(self.keys).into(),
-                "runFrom".into(),
-                "runStartedAt".into(),
-                "page".into(),
-                "bookings".into(),
-            ],
-        )?;
-        schedule_reconcile(self.bulk, self.keys, self.redis, now)?;
-        emit(
-            Level::Info,
-            "reconciliation done",
-            &[("bookings", json!(bookings)), ("cursor", json!(cursor))],
-        );
-        Ok(())
-    }
-
-    /// The credit window is spent: hold the queue until it resets (its expiry wakes a
-    /// worker, which takes webhook jobs first and then this run again).
-    fn wait_for_credits(&mut self, until: i64) -> Result<(), StoreError> {
-        if self.run == Run::Backfill {
-            let running = [BackfillState::Running];
-            move_state(
-                self.redis,
-                self.keys,
-                &running,
-                BackfillState::WaitingForCredits,
-            )?;
-        }
-        let wait = (until - now_ms()).max(1_000);
-        Queue::with_keys(&mut *self.redis, self.keys.clone())
-            .hold("Beds24 credit budget spent", wait)
-    }
-
-    /// A page failed: remember why and try again after a pause (the bulk timer's
-    /// expiry wakes a worker); a backfill failing five times in a row stops as failed.
-    fn failed(&mut self, failure: &ApiFailure) -> Result<(), StoreError> {
-        if let ApiFailure::RateLimited(_, after) = failure {
-            let until = now_ms() + after.unwrap_or(60) as i64 * 1000;
-            return self.wait_for_credits(until);
-        }
-        let errors = int(&self.fields()?, "errors").unwrap_or(0) + 1;
-        self.set(&[
-            ("errors", errors.to_string()),
-            ("lastError", failure.to_string()),
-            ("updatedAt", now_ms().to_string()),
-        ])?;
-        emit(
-            Level::Warn,
-            "bulk page failed",
-            &[
-                ("run", json!(format!("{:?}", self.run))),
-                ("error", json!(failure.to_string())),
-            ],
-        );
-        if self.run == Run::Backfill && errors >= MAX_ERRORS {
-            let active = [BackfillState::Running];
-            move_state(self.redis, self.keys, &active, BackfillState::Failed)?;
-            return Ok(());
-        }
-        let delay = (errors.min(10) * 10_000).max(1_000);
-        self.redis
-            .execute(
-                "SET",
-                &[
-                    self.keys.bulk_timer().into(),
-                    "1".into(),
-                    "PX".into(),
-                    delay.into(),
-                ],
-            )
-            .map(drop)
-    }
-
-    fn log(&self, msg: &str, fields: &BTreeMap<String, String>, last: &Page) {
-        emit(
-            Level::Info,
-            msg,
-            &[
-                ("pages", json!(int(fields, "pagesDone").unwrap_or(0) + 1)),
-                (
-                    "bookings",
-                    json!(int(fields, "bookingsDone").unwrap_or(0) + last.bookings),
-                ),
-            ],
-        );
     }
 }

@@ -6,13 +6,15 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{Page, Slice};
 use crate::beds24::{ApiFailure, Endpoint, HttpGet};
+use crate::bulk::control::credits_spent;
+use crate::bulk::state::float;
 use crate::bulk::state::int;
 use crate::bulk::BackfillState;
-use crate::logging::now_ms;
+use crate::logging::{emit, now_ms, Level};
 use crate::store::{RedisExec, StoreError};
 use crate::worker::{JobRecords, SqlConnect};
 use crate::BookingId;
@@ -51,27 +53,42 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
         &mut self,
         page: u32,
         stored: &Page,
+        fields: &BTreeMap<String, String>,
     ) -> Result<bool, StoreError> {
-        let fields = self.fields()?;
-        let done = int(&fields, "messagePagesDone").unwrap_or(0) + 1;
+        let done = int(fields, "messagePagesDone").unwrap_or(0) + 1;
         let mut pairs = vec![
             ("page", (page + 1).to_string()),
             ("messagePagesDone", done.to_string()),
             (
                 "messageRowsChanged",
-                (int(&fields, "messageRowsChanged").unwrap_or(0) + stored.written).to_string(),
+                (int(fields, "messageRowsChanged").unwrap_or(0) + stored.written).to_string(),
             ),
             ("errors", "0".into()),
             ("updatedAt", now_ms().to_string()),
         ];
         if !stored.next_page {
-            pairs.push(("creditsSpent", self.credits_spent_by_run(&fields)));
+            pairs.push(("creditsSpent", self.credits_spent_by_run(fields)));
             pairs.push(("state", BackfillState::Done.as_str().to_owned()));
         }
         self.set(&pairs)?;
         if !stored.next_page {
-            self.log("backfill done", &fields, stored);
+            emit(
+                Level::Info,
+                "backfill done",
+                &[
+                    ("pages", json!(int(fields, "pagesDone").unwrap_or(0))),
+                    ("messagePages", json!(done)),
+                    ("bookings", json!(int(fields, "bookingsDone").unwrap_or(0))),
+                ],
+            );
         }
         Ok(stored.next_page)
+    }
+
+    /// Credits spent since the run started, as the progress shows them once it is done.
+    fn credits_spent_by_run(&mut self, fields: &BTreeMap<String, String>) -> String {
+        let spent =
+            credits_spent(self.redis, self.keys) - float(fields, "creditsAtStart").unwrap_or(0.0);
+        spent.max(0.0).to_string()
     }
 }
