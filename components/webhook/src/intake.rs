@@ -5,7 +5,7 @@ use beds24_sync_core::auth::check_webhook;
 use beds24_sync_core::error_body::ApiError;
 use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::{rfc3339, Level};
-use beds24_sync_core::queue::{Clock, Counter, Enqueued, Queue};
+use beds24_sync_core::queue::{Clock, Counter, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -80,18 +80,8 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
                     ("queue", json!(outcome)),
                 ],
             );
-            Ok(
-                json!({"bookingId": job.booking_id, "action": job.action, "queue": queue_label(outcome)}),
-            )
+            Ok(json!({"bookingId": job.booking_id, "action": job.action, "queue": outcome}))
         }
-    }
-}
-
-fn queue_label(outcome: Enqueued) -> &'static str {
-    match outcome {
-        Enqueued::Queued => "queued",
-        Enqueued::Coalesced => "coalesced",
-        Enqueued::Rerun => "rerun",
     }
 }
 

@@ -2,7 +2,7 @@
 
 use anyhow::{ensure, Context, Result};
 use beds24_sync_core::queue::policy::COMPLETED_HISTORY;
-use beds24_sync_core::queue::{scripts, ClaimOptions, Completion, HistoryRecord, Queue};
+use beds24_sync_core::queue::{scripts, ClaimOptions, Completion, Enqueued, HistoryRecord, Queue};
 use beds24_sync_core::{Action, BookingId};
 use beds24_testkit::{NativeRedis, RedisServer};
 
@@ -77,7 +77,7 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
         let n = ROUND.min(jobs - done);
         let now = chrono::Utc::now().timestamp_millis();
         // The canned reply is what Queue::enqueue reads for a new job; the real ones are
-        // checked below: n replies, and n distinct due jobs for the claim.
+        // checked below: n replies, each `queued`, and n distinct due jobs for the claim.
         let mut enqueue = Recorder::new("queued");
         for id in done + 1..=done + n {
             Queue::new(&mut enqueue).enqueue(
@@ -91,6 +91,12 @@ fn queue_memory(jobs: u64) -> Result<QueueMemory> {
             replies.len() as u64 == n,
             "{} enqueue replies for {n} jobs",
             replies.len()
+        );
+        ensure!(
+            replies
+                .iter()
+                .all(|r| r.parse::<Enqueued>() == Ok(Enqueued::Queued)),
+            "an enqueue did not queue a new job: {replies:?}"
         );
         let options = ClaimOptions {
             clock: now.into(),

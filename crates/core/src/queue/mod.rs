@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use admin::Purge;
 pub use job_view::JobView;
 pub use policy::{decide, Decision, Failure, RetrySchedule};
-pub use state::{Completion, Counter, JobState, Settled, UnknownReply};
+pub use state::{Completion, Counter, Enqueued, JobState, Settled, UnknownReply};
 pub use stats::{Held, QueueStats};
 
 pub use crate::keys::{Keys, WAKE_CHANNEL};
@@ -50,18 +50,6 @@ impl From<Clock> for RedisArg {
             Clock::At(ms) => RedisArg::Int(ms),
         }
     }
-}
-
-/// What enqueueing a webhook did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Enqueued {
-    /// A new job.
-    Queued,
-    /// The booking was already waiting: that job was refreshed.
-    Coalesced,
-    /// The booking is being synced right now: it will run once more after.
-    Rerun,
 }
 
 /// A job a worker holds under lease.
@@ -195,18 +183,9 @@ impl<'a, R: RedisExec> Queue<'a, R> {
         let k = &self.keys;
         let keys = [k.due(), k.active(), k.dead(), k.stats(), k.wake_pending()];
         let reply = scripts::ENQUEUE.run(self.redis, &keys, args)?;
-        match Self::first_text(reply, &scripts::ENQUEUE)?.as_str() {
-            "queued" => Ok(Enqueued::Queued),
-            "coalesced" => Ok(Enqueued::Coalesced),
-            "rerun" => Ok(Enqueued::Rerun),
-            other => Err(StoreError::Reply(
-                UnknownReply {
-                    what: "enqueue verdict",
-                    text: other.to_owned(),
-                }
-                .to_string(),
-            )),
-        }
+        Self::first_text(reply, &scripts::ENQUEUE)?
+            .parse()
+            .map_err(|e: UnknownReply| StoreError::Reply(e.to_string()))
     }
 
     /// Wake a worker. Pub/sub is fire-and-forget: the job is already stored.

@@ -74,6 +74,22 @@ text_enum!(JobState, "job state", {
     Waiting => "waiting", Delayed => "delayed", Active => "active", Dead => "dead",
 });
 
+/// What `ENQUEUE` did with a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Enqueued {
+    /// A new job.
+    Queued,
+    /// The booking was already waiting: that job was refreshed.
+    Coalesced,
+    /// The booking is being synced right now: it will run once more after.
+    Rerun,
+}
+
+text_enum!(Enqueued, "enqueue verdict", {
+    Queued => "queued", Coalesced => "coalesced", Rerun => "rerun",
+});
+
 /// What `COMPLETE` did with one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
