@@ -223,17 +223,7 @@ fn the_token_is_checked_before_the_body_is_read_and_bodies_are_capped() {
     assert!(reply.contains("payload_too_large"), "{reply:?}");
 
     // Normal bodies still work; a non-numeric id is refused before it is queued.
-    let client = reqwest::blocking::Client::new();
-    let enqueue = |body: &str| {
-        let response = client
-            .post(env.app.url("/api/admin/queues/jobs"))
-            .bearer_auth(ADMIN_TOKEN)
-            .body(body.to_owned())
-            .send()
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json::<serde_json::Value>().unwrap())
-    };
+    let enqueue = |body: &str| env.admin_post_json("/api/admin/queues/jobs", body);
     let (status, body) = enqueue(r#"{"bookingId":"TEST123"}"#);
     assert_eq!(
         (status, body["error"].as_str()),
@@ -269,7 +259,7 @@ fn bulk_routes_refuse_bad_input_conflicts_and_wrong_methods() {
         let status = response.status().as_u16();
         (status, response.json::<serde_json::Value>().unwrap())
     };
-    let post = |path: &str, body: &str| send(reqwest::Method::POST, path, body);
+    let post = |path: &str, body: &str| env.admin_post_json(path, body);
 
     for (body, code) in [
         ("{", "invalid_json"),

@@ -127,6 +127,19 @@ impl Env {
         )
     }
 
+    /// POST an admin route with a JSON body and the admin token.
+    pub fn admin_post_json(&self, path: &str, body: &str) -> (u16, Value) {
+        read(
+            self.http
+                .post(self.app.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("content-type", "application/json")
+                .body(body.to_owned())
+                .send()
+                .expect("admin request"),
+        )
+    }
+
     pub fn get_raw(&self, path: &str, token: Option<&str>) -> reqwest::blocking::Response {
         let mut request = self.http.get(self.app.url(path));
         if let Some(token) = token {

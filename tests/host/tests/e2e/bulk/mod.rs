@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use mock_beds24::Endpoint;
 use serde_json::{json, Value};
 
-use crate::harness::{wait_for, AppConfig, ADMIN_TOKEN};
-use crate::{keys, read, Env};
+use crate::harness::{wait_for, AppConfig};
+use crate::{keys, Env};
 
 /// Everything from the first arrival date Beds24 can list.
 const ALL_HISTORY: &str = r#"{"arrivalFrom":"2000-01-01"}"#;
@@ -53,19 +53,6 @@ impl Env {
                 .unwrap();
             (!held).then_some(())
         });
-    }
-
-    /// POST an admin route with a JSON body and the admin token.
-    fn admin_post_json(&self, path: &str, body: &str) -> (u16, Value) {
-        read(
-            self.http
-                .post(self.app.url(path))
-                .bearer_auth(ADMIN_TOKEN)
-                .header("content-type", "application/json")
-                .body(body.to_owned())
-                .send()
-                .expect("admin request"),
-        )
     }
 
     /// The backfill's progress, as the admin API answers it.
