@@ -2,27 +2,40 @@
 
 use super::config::BulkConfig;
 use super::slice::Run;
-use super::state::{int, read_hash, BackfillState};
+use super::state::BackfillState;
 use crate::keys::Keys;
+use crate::queue::scripts;
 use crate::store::{RedisExec, RedisValue, StoreError};
 
 /// The run a slice should work on now, with the backfill's run id (empty for the
-/// reconciliation): an active backfill first, else a due reconciliation.
+/// reconciliation): an active backfill first, else a due reconciliation; none while
+/// the queue is held (Beds24 cannot take calls). One round trip: every worker run whose
+/// queue is drained asks this.
 pub(super) fn due(
     bulk: &BulkConfig,
     keys: &Keys,
     redis: &mut impl RedisExec,
     now: i64,
 ) -> Result<Option<(Run, String)>, StoreError> {
-    let backfill = read_hash(redis, &keys.backfill())?;
-    if let Some(state) = backfill.get("state") {
-        if state.parse::<BackfillState>()?.is_active() {
-            let run_id = backfill.get("runId").cloned().unwrap_or_default();
-            return Ok(Some((Run::Backfill, run_id)));
-        }
+    let reply = scripts::BULK_DUE.run(
+        redis,
+        &[keys.hold(), keys.backfill(), keys.reconcile()],
+        Vec::new(),
+    )?;
+    let text = |i: usize| {
+        reply
+            .get(i)
+            .and_then(RedisValue::as_text)
+            .unwrap_or_default()
+    };
+    if reply.first().and_then(RedisValue::as_i64) == Some(1) {
+        return Ok(None);
     }
-    let reconcile = read_hash(redis, &keys.reconcile())?;
-    match int(&reconcile, "nextAt") {
+    let state = text(1);
+    if !state.is_empty() && state.parse::<BackfillState>()?.is_active() {
+        return Ok(Some((Run::Backfill, text(2))));
+    }
+    match text(3).parse::<i64>().ok() {
         Some(next_at) if next_at <= now => Ok(Some((Run::Reconcile, String::new()))),
         Some(_) => Ok(None),
         // First sight: the first run comes one interval from now (or at once on request).

@@ -45,12 +45,6 @@ impl<R: RedisExec> Queue<'_, R> {
             .map(drop)
     }
 
-    /// Whether claims are held now.
-    pub fn is_held(&mut self) -> Result<bool, StoreError> {
-        let reply = self.redis.execute("EXISTS", &[self.keys.hold().into()])?;
-        Ok(reply.first().and_then(RedisValue::as_i64) == Some(1))
-    }
-
     /// End the waiting (or delayed) jobs of `ids` untouched since `listed_at` (ms, Redis
     /// clock): a bulk page stored those bookings as Beds24 listed them then. Returns the
     /// ids whose jobs ended (their job records can go too).

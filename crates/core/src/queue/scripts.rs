@@ -104,6 +104,8 @@ pub const REVIVE_DEAD: Script = script!("revive_dead", with_clock);
 pub const PURGE_DEAD: Script = script!("purge_dead");
 /// Release a lock only if this owner holds it.
 pub const RELEASE_LOCK: Script = script!("release_lock");
+/// Whether a bulk run is due (hold, backfill state and run, next reconciliation).
+pub const BULK_DUE: Script = script!("bulk_due");
 /// End waiting jobs whose bookings a bulk page just stored.
 pub const SATISFY: Script = script!("satisfy");
 /// Extend a lock only if this owner holds it.
@@ -130,6 +132,7 @@ mod tests {
             HSET_IF,
             RENEW_LOCK,
             SATISFY,
+            BULK_DUE,
         ] {
             assert!(
                 script.source().contains("-- KEYS:"),

