@@ -3,10 +3,9 @@
 use beds24_spin_glue::config::{self, ConfigError};
 use beds24_spin_glue::redis::SpinRedis;
 use beds24_spin_glue::respond::{self, Unavailable};
-use beds24_spin_glue::{job_records, log, pg::SpinPg, schema};
+use beds24_spin_glue::{pg::SpinPg, schema};
 use beds24_sync_core::booking_id::BookingIdError;
 use beds24_sync_core::error_body::ApiError;
-use beds24_sync_core::logging::Level;
 use beds24_sync_core::queue::{Clock, Counter, Purge, Queue};
 use beds24_sync_core::store::StoreError;
 use beds24_sync_core::{Action, BookingId};
@@ -127,32 +126,17 @@ pub fn replay(query: &str) -> Result<Response, ActionError> {
     ))
 }
 
-/// Empty the dead letters (and their job records), or the completed or failed history.
+/// Empty the dead letters (each job's hash goes with it), or the completed or failed history.
 pub fn purge(what: &str) -> Result<Response, ActionError> {
     let kind = Purge::parse(what).ok_or_else(|| ActionError::InvalidPurge(what.to_owned()))?;
     let mut redis = redis()?;
     let mut queue = Queue::new(&mut redis);
     let purged = if kind == Purge::Dead {
-        let ids = queue.purge_dead()?;
-        forget_job_records(&ids);
-        ids.len() as i64
+        queue.purge_dead()?.len() as i64
     } else {
         queue.purge(kind)?
     };
     Ok(respond::json(200, &json!({"purged": purged, "what": what})))
-}
-
-/// A dead job keeps the webhook it came with until it is replayed or purged; a
-/// purge must not leave those bodies (guest data) behind in the key-value store.
-/// The jobs are already gone: a failure here is logged, not answered as an error.
-fn forget_job_records(ids: &[BookingId]) {
-    if let Err(e) = job_records::forget(ids) {
-        log(
-            Level::Warn,
-            "purged dead jobs but kept some job records",
-            &[("count", json!(ids.len())), ("error", json!(e.to_string()))],
-        );
-    }
 }
 
 /// Hold (`true`) or release (`false`) all claims; jobs keep queueing while paused.

@@ -45,7 +45,9 @@ pub fn liveness() -> Response {
 }
 
 /// Every check with its latency; 200 only when all pass, else 503 naming what failed.
-pub fn readiness() -> Response {
+/// Without `details` (a probe without the token: Kubernetes' `httpGet` sends no
+/// header) only the verdict: the checks' errors name hosts and versions.
+pub fn readiness(details: bool) -> Response {
     let checks = json!({
         "redis": timed(check_redis),
         "postgres": timed(check_postgres),
@@ -54,11 +56,13 @@ pub fn readiness() -> Response {
     let ready = checks
         .as_object()
         .is_some_and(|c| c.values().all(|v| v["status"] == "ok"));
-    let body = json!({
+    let mut body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "timestamp": rfc3339(chrono::Utc::now()),
-        "checks": checks,
     });
+    if details {
+        body["checks"] = checks;
+    }
     respond::json(if ready { 200 } else { 503 }, &body)
 }
 

@@ -17,7 +17,8 @@ use spin_sdk::http::{IncomingRequest, Method, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 /// The dashboard: one self-contained page (no CDN). It holds no data itself and asks
-/// for the admin token, so it is the one admin route served without it. Its Sync Masivo
+/// for the admin token, so it is served without it (as are liveness and the bare
+/// readiness verdict, for probes). Its Sync Masivo
 /// panel's script is kept in a second file, which ends the page.
 const DASHBOARD: &str = concat!(
     include_str!("dashboard.html"),
@@ -70,6 +71,13 @@ async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
     let query = target.query().unwrap_or_default();
     let method = request.method();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let readiness = matches!(
+        (&method, segments.as_slice()),
+        (Method::Get, ["api", "health", "ready"])
+    ) || matches!((&method, segments.as_slice()), (Method::Get, ["api", "health"]) if is_ready_query(query));
+    if readiness && request.headers().get("authorization").is_empty() {
+        return Ok(health::readiness(false));
+    }
     match (&method, segments.as_slice()) {
         (Method::Get | Method::Head, ["api", "health"]) if !is_ready_query(query) => {
             return Ok(health::liveness())
@@ -79,7 +87,9 @@ async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
     }
     authorize(&request)?;
     match (&method, segments.as_slice()) {
-        (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => Ok(health::readiness()),
+        (Method::Get, ["api", "health"] | ["api", "health", "ready"]) => {
+            Ok(health::readiness(true))
+        }
         (Method::Get, ["metrics"]) => Ok(metrics::render()?),
         (Method::Post, ["api", "admin", "tick"]) => Ok(actions::tick()?),
         (Method::Get, ["api", "admin", "queues", "stats"]) => Ok(jobs::stats()?),

@@ -3,16 +3,23 @@
 use beds24_spin_glue::{body::read_capped, config, log, redis::SpinRedis, respond};
 use beds24_sync_core::auth::check_webhook;
 use beds24_sync_core::error_body::ApiError;
-use beds24_sync_core::job::JobRecord;
 use beds24_sync_core::logging::{rfc3339, Level};
 use beds24_sync_core::queue::{Clock, Counter, Queue};
 use beds24_sync_core::webhook::{parse_delivery, Delivery, WebhookError, MAX_BODY_BYTES};
 use chrono::Utc;
 use serde_json::{json, Value};
 use spin_sdk::http::{IncomingRequest, Response};
-use spin_sdk::key_value::Store;
 
-pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
+/// The answer, and whether a job's enqueue published the wake-up (no worker knew of
+/// work yet: an HTTP-driven deployment starts a drain after answering).
+pub struct Accepted {
+    /// The 202 (or the skip) to send.
+    pub response: Response,
+    /// A wake-up went out with this delivery.
+    pub woke: bool,
+}
+
+pub async fn accept(request: IncomingRequest) -> Result<Accepted, ApiError> {
     let method = http::Method::from(request.method());
     if !matches!(method, http::Method::GET | http::Method::POST) {
         return Err(WebhookError::MethodNotAllowed(method.to_string()).into());
@@ -33,18 +40,25 @@ pub async fn accept(request: IncomingRequest) -> Result<Response, ApiError> {
     let mut redis = SpinRedis::open(&redis_url).map_err(|e| unavailable(&e))?;
 
     let mut results = Vec::with_capacity(deliveries.len());
+    let mut woke = false;
     for delivery in deliveries {
-        results.push(store(&mut redis, delivery)?);
+        let (answer, published) = store(&mut redis, delivery)?;
+        results.push(answer);
+        woke |= published;
     }
     let mut body = json!({"received": true, "timestamp": rfc3339(now)});
     match results.as_slice() {
         [single] => merge(&mut body, single),
         many => body["bookings"] = Value::from(many.to_vec()),
     }
-    Ok(respond::json(202, &body))
+    Ok(Accepted {
+        response: respond::json(202, &body),
+        woke,
+    })
 }
 
-fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
+/// Store one delivery: its answer, and whether it published the wake-up.
+fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<(Value, bool), ApiError> {
     match delivery {
         Delivery::Skipped { reason, booking_id } => {
             log(
@@ -57,20 +71,16 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
             if let Some(id) = booking_id {
                 answer["bookingId"] = json!(id);
             }
-            Ok(answer)
+            Ok((answer, false))
         }
         Delivery::Job(job) => {
-            // Queue entry first, through outbound Redis: it fails at once while Redis is
-            // down (a key-value call would hang for a minute) and wakes a worker in the
-            // same round trip. Then the job record; the 202 comes only after both.
-            let outcome = Queue::new(redis)
-                .enqueue(&job.booking_id, job.action, Clock::Redis)
+            // Queue entry, job record and wake-up in one script, one round trip, through
+            // outbound Redis: it fails at once while Redis is down (a key-value call would
+            // hang for a minute). The 202 comes only after it.
+            let accepted = Queue::new(redis)
+                .enqueue_job(&job, Clock::Redis)
                 .map_err(|e| unavailable(&e))?;
-            let record =
-                serde_json::to_vec(&job).map_err(|e| crate::internal("encoding job", e))?;
-            Store::open_default()
-                .and_then(|kv| kv.set(&JobRecord::kv_key(&job.booking_id), &record))
-                .map_err(|e| unavailable(&format!("key-value store: {e}")))?;
+            let outcome = accepted.verdict;
             log(
                 Level::Info,
                 "Beds24 webhook received",
@@ -80,7 +90,9 @@ fn store(redis: &mut SpinRedis, delivery: Delivery) -> Result<Value, ApiError> {
                     ("queue", json!(outcome)),
                 ],
             );
-            Ok(json!({"bookingId": job.booking_id, "action": job.action, "queue": outcome}))
+            let answer =
+                json!({"bookingId": job.booking_id, "action": job.action, "queue": outcome});
+            Ok((answer, accepted.woke))
         }
     }
 }

@@ -4,31 +4,31 @@
 //! answer. A 202 is a promise: it is sent only after the job is stored.
 
 mod intake;
+mod kick;
 
 use beds24_spin_glue::{respond, send::send};
-use beds24_sync_core::error_body::ApiError;
 use spin_sdk::http::{IncomingRequest, Response, ResponseOutparam};
 use spin_sdk::http_component;
 
 #[http_component]
 async fn handle(request: IncomingRequest, out: ResponseOutparam) {
-    send(out, answer(request).await);
+    let (response, woke) = answer(request).await;
+    send(out, response);
+    // The 202 is already complete on the wire: Beds24 does not wait for this.
+    if woke {
+        kick::start_drain().await;
+    }
 }
 
-async fn answer(request: IncomingRequest) -> Response {
+async fn answer(request: IncomingRequest) -> (Response, bool) {
     match intake::accept(request).await {
-        Ok(response) => response,
+        Ok(accepted) => (accepted.response, accepted.woke),
         Err(error) => {
             let mut response = respond::error(&error);
             if error.status == 405 {
                 response.set_header("allow", "GET, POST");
             }
-            response
+            (response, false)
         }
     }
-}
-
-/// Internal errors never leak as bare 500s: they become a JSON 500 with a message.
-pub(crate) fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
-    ApiError::new(500, "internal_error", format!("{context}: {error}"))
 }

@@ -52,6 +52,27 @@ pub fn check_admin(
     }
 }
 
+/// The worker route: open when `worker_token` is empty (it can only run due work);
+/// otherwise the token comes as a bearer header or, for schedulers that send only a
+/// path and query (Akamai's cron), as `?token=`.
+pub fn check_worker_run(
+    header: Option<&str>,
+    query_token: Option<&str>,
+    token: Result<String, VariableUnreadable>,
+) -> Result<(), AuthError> {
+    let token = token?;
+    match (header, query_token) {
+        (None, Some(given)) if !token.is_empty() => {
+            if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+                Ok(())
+            } else {
+                Err(AuthError::Invalid)
+            }
+        }
+        _ => check_bearer(header, &token),
+    }
+}
+
 /// Check an `Authorization` header value against the configured token.
 /// An empty `expected` means the route is open (the webhook token is optional).
 pub fn check_bearer(header: Option<&str>, expected: &str) -> Result<(), AuthError> {
@@ -75,6 +96,35 @@ pub fn check_bearer(header: Option<&str>, expected: &str) -> Result<(), AuthErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worker_route_takes_its_token_as_a_header_or_in_the_query() {
+        let token = || Ok("w0rk".to_owned());
+        assert_eq!(check_worker_run(None, None, Ok(String::new())), Ok(()));
+        assert_eq!(
+            check_worker_run(None, None, token()),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(check_worker_run(Some("Bearer w0rk"), None, token()), Ok(()));
+        assert_eq!(check_worker_run(None, Some("w0rk"), token()), Ok(()));
+        assert_eq!(
+            check_worker_run(None, Some("nope"), token()),
+            Err(AuthError::Invalid)
+        );
+        // A wrong header is not rescued by a right query token.
+        assert_eq!(
+            check_worker_run(Some("Bearer nope"), Some("w0rk"), token()),
+            Err(AuthError::Invalid)
+        );
+        let unreadable = VariableUnreadable {
+            variable: "worker_token",
+            reason: "provider down".into(),
+        };
+        assert!(matches!(
+            check_worker_run(None, Some("w0rk"), Err(unreadable)),
+            Err(AuthError::Unreadable(_))
+        ));
+    }
 
     #[test]
     fn open_when_no_token_configured() {

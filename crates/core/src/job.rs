@@ -15,13 +15,23 @@ pub enum Source {
     V1,
 }
 
-/// The stored job record (Spin key-value store, key [`JobRecord::kv_key`]). It holds
-/// nothing personal: a record the worker's delete misses (or that lands after the job
-/// finished) stays behind harmless. The worker fetches the booking from Beds24 anyway.
+impl Source {
+    /// The name stored in the job's hash (`v2`, `v1`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::V2 => "v2",
+            Source::V1 => "v1",
+        }
+    }
+}
+
+/// What the webhook stores of a delivery, in the job's own Redis hash (one round trip
+/// with the queue entry; it goes when the job ends). Nothing personal: the worker
+/// fetches the booking from Beds24 anyway.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRecord {
-    /// The booking to sync (also the record's key and the Redis job's key).
+    /// The booking to sync (also the Redis job's key).
     pub booking_id: BookingId,
     /// The event the webhook reported.
     pub action: Action,
@@ -31,11 +41,4 @@ pub struct JobRecord {
     pub source: Source,
     /// Size of the HTTP body the job came in (0 for a v1 query).
     pub body_bytes: usize,
-}
-
-impl JobRecord {
-    /// The key-value store key of a booking's record: `job:<bookingId>`.
-    pub fn kv_key(id: &BookingId) -> String {
-        format!("job:{id}")
-    }
 }

@@ -109,6 +109,14 @@ impl Keys {
     pub fn bulk_timer(&self) -> String {
         self.key("timer:bulk")
     }
+    /// Sorted set of the HTTP-driven worker runs in progress, scored by lease end.
+    pub fn drains(&self) -> String {
+        self.key("drains")
+    }
+    /// Counter handing out unique owners for drain places.
+    pub fn drain_seq(&self) -> String {
+        self.key("drains:seq")
+    }
     /// Set for a minute once a worker checked that Redis emits expiry events.
     pub fn notify_checked(&self) -> String {
         self.key("notify-checked")
@@ -176,6 +184,8 @@ mod tests {
             keys.bulk_lock(),
             keys.bulk_lock_seq(),
             keys.bulk_timer(),
+            keys.drains(),
+            keys.drain_seq(),
         ] {
             assert!(key.starts_with("t1:"), "{key}");
         }

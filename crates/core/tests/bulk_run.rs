@@ -9,7 +9,7 @@ use beds24_sync_core::bulk::{
 use beds24_sync_core::queue::{Clock, Counter, Queue};
 use beds24_sync_core::worker::RunSummary;
 use beds24_sync_core::{db, Action, BookingId};
-use beds24_testkit::{Beds24Env, Database, ForgottenRecords, NativePg, TokenKind};
+use beds24_testkit::{Beds24Env, Database, NativePg, TokenKind};
 use mock_beds24::{CreditsConfig, Endpoint};
 
 fn id(n: u64) -> BookingId {
@@ -18,7 +18,7 @@ fn id(n: u64) -> BookingId {
 
 /// One worker invocation, as a wake-up would start it.
 fn invoke(env: &mut Beds24Env, database: &Database, bulk: &BulkConfig) -> RunSummary {
-    invoke_for(env, database, bulk, 20_000).0
+    invoke_for(env, database, bulk, 20_000)
 }
 
 /// One worker invocation that stops after `budget_ms` (0: after its first slice).
@@ -27,7 +27,7 @@ fn invoke_for(
     database: &Database,
     bulk: &BulkConfig,
     budget_ms: i64,
-) -> (RunSummary, ForgottenRecords) {
+) -> RunSummary {
     env.run_worker(database, bulk.clone(), budget_ms)
 }
 
@@ -89,7 +89,7 @@ fn a_backfill_imports_every_page_once_and_survives_being_stopped() {
     let range = BackfillRange::parse(Some("2000-01-01"), None).unwrap();
     start_backfill(&mut env.redis, &env.keys, range, 0).unwrap();
     // One page, then the worker "dies" (the invocation ends with the run unfinished).
-    let (first, _) = invoke_for(&mut env, &database, &bulk, 0);
+    let first = invoke_for(&mut env, &database, &bulk, 0);
     assert_eq!((first.bulk_slices, first.handed_on), (1, true));
     let progress = backfill_progress(&mut env.redis, &env.keys, 0).unwrap();
     assert_eq!(progress.pages_done, 1, "{progress:?}");
@@ -191,16 +191,15 @@ fn a_queued_booking_a_reconciliation_page_just_stored_is_not_fetched_again() {
     env.mock
         .update_booking(6001u64, |b| b["phone"] = "+34 600 000 061".into());
     request_reconcile(&mut env.redis, &env.keys).unwrap();
-    let (_, forgotten) = invoke_for(&mut env, &database, &bulk, 20_000);
+    invoke_for(&mut env, &database, &bulk, 20_000);
     let mut pg = NativePg::new(database.client());
     let row = db::booking_json(&mut pg, &id(6001)).unwrap().expect("row");
     assert_eq!(row["phone"], "+34 600 000 061");
-    // The job would only fetch what the page just stored: it is done, its record gone.
+    // The job would only fetch what the page just stored: it is done, its hash gone.
     let mut queue = Queue::with_keys(&mut env.redis, env.keys.clone());
     assert!(queue.job(&id(6001)).unwrap().is_none());
     let stats = queue.stats(Clock::Redis).unwrap();
     assert_eq!((stats.waiting, stats.total(Counter::Satisfied)), (0, 1));
-    assert_eq!(forgotten.0, ["6001"]);
     queue.set_paused(false).unwrap();
     let listings = env.mock.calls(Endpoint::Bookings);
     invoke(&mut env, &database, &bulk);

@@ -15,11 +15,10 @@ const MIN_THROUGHPUT_RATIO: f64 = 0.5;
 const MAX_P99_RATIO: f64 = 2.0;
 
 const WHY_THROUGHPUT: &str = "each acknowledgement runs in a fresh wasm instance, opens a new outbound \
-Redis connection (Spin connects on every `open`) and then makes two round trips one after the other: the \
-enqueue script (which also publishes the wake-up, deduplicated until a worker claims) and the key-value \
-store's SET of the whole body. The no-op does none of this; the worker invocations the wake-ups start share \
-the same 2 cores (details below).";
-const WHY_P99: &str = "the webhook's latency is a new connection plus two sequential Redis round trips, \
+Redis connection (Spin connects on every `open`) and runs the enqueue script (job, record and wake-up, \
+the wake-up deduplicated until a worker claims) in one round trip. The no-op does none of this; the worker \
+invocations the wake-ups start share the same 2 cores (details below).";
+const WHY_P99: &str = "the webhook's latency is a new connection plus a Redis round trip, \
 against a no-op that answers at once; worker invocations on the same 2 cores widen the tail under load. \
 (Runs before commit 0af4893 showed ~40 ms outliers at c=1: Spin's HTTP server, like this host, sets no \
 TCP_NODELAY and sent the response head before the SDK had written the body, which then waited for the \

@@ -155,7 +155,7 @@ impl App {
         Ok(())
     }
 
-    /// Empty both Redis databases (queue and key-value store).
+    /// Empty the app's Redis.
     pub fn flush_redis(&self) -> Result<()> {
         redis::cmd("FLUSHALL").exec(&mut self.redis.connection(0)?)?;
         Ok(())

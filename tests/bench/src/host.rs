@@ -3,7 +3,7 @@
 //! Redis servers, databases and the native store adapters come from `beds24-testkit`.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -36,23 +36,14 @@ pub struct Host {
     child: Child,
     tail: Arc<Mutex<VecDeque<String>>>,
     batches: Arc<Mutex<Vec<BatchTimes>>>,
-    _runtime_config: tempfile::NamedTempFile,
 }
 
 impl Host {
     /// Start it with every variable `tests/host/tests/e2e/harness.rs` sets, and wait until it listens.
     pub fn start(setup: &HostSetup<'_>) -> Result<Host> {
-        let mut runtime_config = tempfile::NamedTempFile::new()?;
-        writeln!(
-            runtime_config,
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"",
-            setup.redis.url()
-        )?;
         let mut child = Command::new(setup.binary)
             .arg("--manifest")
             .arg(setup.manifest)
-            .arg("--runtime-config")
-            .arg(runtime_config.path())
             .arg("--wasm-dir")
             .arg(setup.wasm_dir)
             .args(["--listen", "127.0.0.1:0"])
@@ -123,7 +114,6 @@ impl Host {
             child,
             tail,
             batches,
-            _runtime_config: runtime_config,
         };
         match rx.recv_timeout(Duration::from_secs(180)) {
             Ok(base) => host.base = base,

@@ -34,6 +34,8 @@ fn text(value: redis::Value) -> String {
         redis::Value::SimpleString(s) => s,
         redis::Value::Okay => "OK".into(),
         redis::Value::Int(n) => n.to_string(),
+        // Flat, as Spin's `execute` would hand it over: the values in order.
+        redis::Value::Array(items) => items.into_iter().map(text).collect::<Vec<_>>().join(" "),
         other => format!("{other:?}"),
     }
 }

@@ -30,8 +30,8 @@ worker needs, so even an infinitely fast worker would stay under the \"bounds th
 (2) One worker invocation (the Redis trigger runs one message at a time) syncs batch after batch, and a \
 batch's phases do not overlap: fetch (bookings and messages calls in flight together, ~110 KiB of JSON \
 parsed in wasm), store (one upsert on the invocation's Postgres session, about as long as Postgres's own \
-rate for 50 rows), settle (one Redis script call, then one key-value delete per job record, each a round \
-trip shared with the incoming webhooks). Overlapping the next batch's fetch with this batch's store is \
+rate for 50 rows), settle (one Redis script call per outcome, a round trip shared with the incoming \
+webhooks). Overlapping the next batch's fetch with this batch's store is \
 the next step if this matters.";
 const WHY_SLOW: &str = "with one worker invocation at a time, each batch waits one Beds24 round trip \
 (bookings and messages in flight together, 200 ms), so one process cannot exceed about 50 bookings per \
@@ -65,8 +65,6 @@ pub struct AppMemory {
     pub used: [u64; 3],
     /// Keys in database 0 (queue) at those three points.
     pub queue_keys: [u64; 3],
-    /// Job records left in the key-value database at the end.
-    pub kv_keys: u64,
     /// Bookings synced by the first and the second run.
     pub bookings: [u64; 2],
 }
@@ -265,7 +263,6 @@ pub fn run(
     let memory = AppMemory {
         used: [before.0, after_fast.0, after_slow.0],
         queue_keys: [before.1, after_fast.1, after_slow.1],
-        kv_keys: dbsize(app, 1)?,
         bookings: [fast.n, slow.n],
     };
     rows.push(Row {

@@ -21,7 +21,7 @@ enum HostPattern {
     Any,
     /// `*.example.com`, stored as `.example.com`.
     AnySubdomain(String),
-    /// `self`: only relative (same-app) requests, which this host does not serve.
+    /// `self`: only requests to the app itself (relative URLs or `self.alt`).
     ToSelf,
     Literal(Host),
 }
@@ -199,6 +199,17 @@ impl AllowedHosts {
     /// An unparsable URL is not allowed.
     pub fn allows(&self, url: &str, default_scheme: &str) -> bool {
         OutboundUrl::parse(url, default_scheme).is_ok_and(|u| self.0.iter().any(|h| h.allows(&u)))
+    }
+
+    /// Whether requests to the app itself are allowed (an `http://self` or
+    /// `https://self` entry, as Spin's `check_relative_url`).
+    pub fn allows_self(&self) -> bool {
+        self.0.iter().any(|h| {
+            h.host == HostPattern::ToSelf
+                && h.scheme
+                    .as_deref()
+                    .is_none_or(|s| s == "http" || s == "https")
+        })
     }
 
     /// [`Self::allows`] plus Spin's warning on stderr when the destination is denied.

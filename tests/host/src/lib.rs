@@ -61,12 +61,13 @@ pub async fn run(opts: Options) -> Result<()> {
         app.retain_components(&opts.component_ids)?;
     }
     let runtime = Arc::new(Runtime::load(&app)?);
-    let http = Arc::new(HttpTrigger::new(&app, runtime.clone())?);
-    let redis = Arc::new(RedisTrigger::new(&app, runtime)?);
-
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    runtime.set_self_origin(listener.local_addr()?);
+    let http = Arc::new(HttpTrigger::new(&app, runtime.clone())?);
+    let redis = Arc::new(RedisTrigger::new(&app, runtime)?);
+
     let subscribers = redis.subscribe().await?;
     let addr = listener.local_addr()?;
     for (route, component) in app.router.list() {

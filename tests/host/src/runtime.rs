@@ -1,7 +1,8 @@
 //! The wasmtime side: one Engine and Linker, each component compiled once into an InstancePre, per-instance store data.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -31,6 +32,8 @@ pub struct ComponentEnv {
     /// Only the stores listed in the component's `key_value_stores`.
     pub kv_stores: HashMap<String, Arc<KvRedis>>,
     pub environment: Vec<(String, String)>,
+    /// Where the app itself listens, once it does: self requests go there.
+    pub self_origin: Arc<OnceLock<SocketAddr>>,
 }
 
 /// The data of one `Store`: one per HTTP request or Redis message, as in Spin.
@@ -90,14 +93,13 @@ impl WasiHttpHooks for OutboundHttp {
         config: OutgoingRequestConfig,
     ) -> HttpResult<HostFutureIncomingResponse> {
         let uri = request.uri();
-        if uri.authority().is_none_or(|a| a.host().is_empty()) {
-            // Spin sends host-less URLs to the app itself (if `self` is
-            // allowed); the test host has no such loopback.
-            crate::log!(
-                "component {:?}: relative outbound URL {uri} is not supported by the test host",
-                self.env.id
-            );
-            return Err(ErrorCode::HttpRequestDenied.into());
+        // Spin sends host-less URLs and `self.alt` to the app itself, over its own
+        // listener, if `self` is allowed.
+        if uri
+            .authority()
+            .is_none_or(|a| a.host().is_empty() || a.host() == "self.alt")
+        {
+            return self.send_to_self(request, config);
         }
         if !self
             .env
@@ -106,6 +108,42 @@ impl WasiHttpHooks for OutboundHttp {
         {
             return Err(ErrorCode::HttpRequestDenied.into());
         }
+        Ok(wasmtime_wasi_http::p2::default_send_request(
+            request, config,
+        ))
+    }
+}
+
+impl OutboundHttp {
+    fn send_to_self(
+        &self,
+        mut request: hyper::Request<HyperOutgoingBody>,
+        mut config: OutgoingRequestConfig,
+    ) -> HttpResult<HostFutureIncomingResponse> {
+        if !self.env.allowed_hosts.allows_self() {
+            crate::log!(
+                "WARNING: component {:?} tried a self request without 'http://self' in allowed_outbound_hosts",
+                self.env.id
+            );
+            return Err(ErrorCode::HttpRequestDenied.into());
+        }
+        let Some(origin) = self.env.self_origin.get() else {
+            return Err(ErrorCode::HttpRequestUriInvalid.into());
+        };
+        let path = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into());
+        *request.uri_mut() = format!("http://{origin}{path}")
+            .parse()
+            .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
+        request.headers_mut().insert(
+            hyper::header::HOST,
+            hyper::header::HeaderValue::from_str(&origin.to_string())
+                .map_err(|_| ErrorCode::HttpRequestUriInvalid)?,
+        );
+        config.use_tls = false;
         Ok(wasmtime_wasi_http::p2::default_send_request(
             request, config,
         ))
@@ -122,6 +160,7 @@ pub struct Loaded {
 pub struct Runtime {
     engine: Engine,
     components: HashMap<String, Loaded>,
+    self_origin: Arc<OnceLock<SocketAddr>>,
 }
 
 /// The linker with everything a spin-sdk 5.2 component may import here.
@@ -152,6 +191,7 @@ impl Runtime {
             .map(|(label, url)| (label.clone(), Arc::new(KvRedis::new(url))))
             .collect();
         let mut components = HashMap::new();
+        let self_origin = Arc::new(OnceLock::new());
         for (id, c) in &app.components {
             let started = Instant::now();
             let wasm = WasmComponent::from_file(&engine, &c.wasm_path)
@@ -179,10 +219,20 @@ impl Runtime {
                     .map(|l| (l.clone(), kv[l].clone()))
                     .collect(),
                 environment: c.environment.clone(),
+                self_origin: self_origin.clone(),
             });
             components.insert(id.clone(), Loaded { env, pre });
         }
-        Ok(Self { engine, components })
+        Ok(Self {
+            engine,
+            components,
+            self_origin,
+        })
+    }
+
+    /// The address the HTTP trigger listens on, for self requests (set once, at start).
+    pub fn set_self_origin(&self, addr: SocketAddr) {
+        let _ = self.self_origin.set(addr);
     }
 
     pub fn component(&self, id: &str) -> Result<&Loaded> {

@@ -14,9 +14,10 @@ use serde_json::Value;
 use beds24_sync_core::bulk::BulkConfig;
 use beds24_sync_core::queue::RetrySchedule;
 use beds24_sync_core::store::StoreError;
+use beds24_sync_core::worker::drain::{drain, DrainConfig, DrainReport};
 use beds24_sync_core::worker::{run, PgSession, Platform, RunSummary, WorkerConfig};
 
-use crate::{Database, ForgottenRecords, NativeHttp, NativePg, NativeRedis};
+use crate::{Database, NativeHttp, NativePg, NativeRedis};
 
 /// Which token the client is configured with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,32 +69,46 @@ impl Beds24Env {
         }
     }
 
-    /// One worker invocation (core's `worker::run`, as a wake-up starts it in the
-    /// component) on this world, writing to `database`: its summary and the job
-    /// records it deleted. `budget_ms` 0 stops it after its first batch or slice.
-    pub fn run_worker(
-        &mut self,
-        database: &Database,
-        bulk: BulkConfig,
-        budget_ms: i64,
-    ) -> (RunSummary, ForgottenRecords) {
-        let config = WorkerConfig {
+    fn worker_config(&self, bulk: BulkConfig) -> WorkerConfig {
+        WorkerConfig {
             client: self.config.clone(),
             lease_ms: 30_000,
             batch: 10,
             schedule: RetrySchedule::default(),
             bulk,
-        };
-        let mut records = ForgottenRecords::default();
+        }
+    }
+
+    /// One worker invocation (core's `worker::run`, as a wake-up starts it in the
+    /// component) on this world, writing to `database`: its summary. `budget_ms` 0
+    /// stops it after its first batch or slice.
+    pub fn run_worker(
+        &mut self,
+        database: &Database,
+        bulk: BulkConfig,
+        budget_ms: i64,
+    ) -> RunSummary {
+        let config = self.worker_config(bulk);
         let platform = Platform {
             redis: &mut self.redis,
             http: &mut self.http,
             pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
-            records: &mut records,
         };
-        let summary = crate::block_on(run(&config, &self.keys, platform, budget_ms))
-            .expect("the queue is readable");
-        (summary, records)
+        crate::block_on(run(&config, &self.keys, platform, budget_ms))
+            .expect("the queue is readable")
+    }
+
+    /// One HTTP-driven worker run (core's `worker::drain::drain`, as the worker route
+    /// starts it) on this world, writing to `database`.
+    pub fn run_drain(&mut self, database: &Database, settings: DrainConfig) -> DrainReport {
+        let config = self.worker_config(BulkConfig::default());
+        let platform = Platform {
+            redis: &mut self.redis,
+            http: &mut self.http,
+            pg: PgSession::new(|| Ok::<_, StoreError>(NativePg::new(database.client()))),
+        };
+        crate::block_on(drain(&config, &self.keys, platform, settings))
+            .expect("the queue is readable")
     }
 
     /// A new client (one per batch in the worker: its token and auth flag start afresh).

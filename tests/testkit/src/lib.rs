@@ -47,17 +47,3 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::task::Poll::Pending => panic!("the future waited"),
     }
 }
-
-/// Job records as the worker would delete them: here, the ids it asked to forget.
-#[derive(Debug, Default)]
-pub struct ForgottenRecords(pub Vec<String>);
-
-impl beds24_sync_core::worker::JobRecords for ForgottenRecords {
-    fn forget(
-        &mut self,
-        ids: &[&beds24_sync_core::BookingId],
-    ) -> Result<(), beds24_sync_core::store::StoreError> {
-        self.0.extend(ids.iter().map(|id| id.to_string()));
-        Ok(())
-    }
-}

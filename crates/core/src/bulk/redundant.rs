@@ -6,7 +6,6 @@ use crate::keys::Keys;
 use crate::logging::{emit, Level};
 use crate::queue::Queue;
 use crate::store::RedisExec;
-use crate::worker::JobRecords;
 use crate::BookingId;
 
 /// Jobs still waiting for bookings this page stored, queued before it was listed,
@@ -14,21 +13,12 @@ use crate::BookingId;
 pub(super) fn end_redundant_jobs(
     redis: &mut impl RedisExec,
     keys: &Keys,
-    records: &mut impl JobRecords,
     stored: &[BookingId],
     listed_at: i64,
 ) {
     let ended = Queue::with_keys(redis, keys.clone()).satisfy(stored, listed_at);
     match ended {
         Ok(ended) if !ended.is_empty() => {
-            let ended: Vec<&BookingId> = ended.iter().collect();
-            if let Err(e) = records.forget(&ended) {
-                emit(
-                    Level::Warn,
-                    "could not delete job records",
-                    &[("error", json!(e.to_string()))],
-                );
-            }
             emit(
                 Level::Info,
                 "queued bookings synced by a bulk page",

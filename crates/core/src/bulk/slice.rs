@@ -24,7 +24,7 @@ use crate::logging::now_ms;
 use crate::mapping::booking_id_of;
 use crate::queue::{scripts, Queue};
 use crate::store::{RedisExec, StoreError};
-use crate::worker::{JobRecords, PgSession, SqlConnect};
+use crate::worker::{PgSession, SqlConnect};
 use crate::BookingId;
 
 /// Which run a slice works on.
@@ -49,14 +49,13 @@ impl Run {
 const MAX_ERRORS: i64 = 5;
 
 /// Run one slice of whichever bulk run is due, if any and if no other worker is.
-pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords>(
+pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect>(
     client: &ClientConfig,
     bulk: &BulkConfig,
     keys: &Keys,
     redis: &mut R,
     http: &mut H,
     pg: &mut PgSession<C>,
-    records: &mut J,
 ) -> Result<SliceOutcome, StoreError> {
     let now = now_ms();
     let Some((run, run_id)) = due(bulk, keys, redis, now)? else {
@@ -72,7 +71,6 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords>(
         redis: &mut *redis,
         http,
         pg,
-        records,
         run,
         run_id,
         owner: owner.clone(),
@@ -82,15 +80,13 @@ pub fn run_slice<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords>(
     outcome
 }
 
-struct Slice<'a, R, H, C: SqlConnect, J> {
+struct Slice<'a, R, H, C: SqlConnect> {
     client: &'a ClientConfig,
     bulk: &'a BulkConfig,
     keys: &'a Keys,
     redis: &'a mut R,
     http: &'a mut H,
     pg: &'a mut PgSession<C>,
-    /// The webhook's job records, for jobs a page made redundant.
-    records: &'a mut J,
     run: Run,
     /// The backfill run this slice works for (progress goes to that run only).
     run_id: String,
@@ -113,7 +109,7 @@ struct Page {
     next_page: bool,
 }
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     fn client(&mut self) -> Client<'_, R, H> {
         Client::new(self.client, self.keys, &mut *self.redis, &mut *self.http)
     }
@@ -248,7 +244,7 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, 
             .map(|r| r.booking_id.clone())
             .filter(|id| report.rejection(id).is_none())
             .collect();
-        end_redundant_jobs(self.redis, self.keys, self.records, &stored, listed_at);
+        end_redundant_jobs(self.redis, self.keys, &stored, listed_at);
         Ok(Page {
             bookings: envelope.data.len() as i64,
             written: report.written.len() as i64,

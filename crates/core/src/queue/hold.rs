@@ -47,7 +47,7 @@ impl<R: RedisExec> Queue<'_, R> {
 
     /// End the waiting (or delayed) jobs of `ids` untouched since `listed_at` (ms, Redis
     /// clock): a bulk page stored those bookings as Beds24 listed them then. Returns the
-    /// ids whose jobs ended (their job records can go too).
+    /// ids whose jobs ended.
     pub fn satisfy(
         &mut self,
         ids: &[BookingId],

@@ -23,6 +23,12 @@ pub struct JobView {
     pub webhooks: u32,
     /// A webhook came in while the job ran: it runs once more.
     pub rerun: bool,
+    /// The latest webhook's version (`v2`, `v1`); `None` for a manual sync.
+    pub source: Option<String>,
+    /// When the latest webhook arrived (by the webhook's clock).
+    pub received_at: Option<i64>,
+    /// Size of the latest webhook's body.
+    pub body_bytes: Option<i64>,
     /// Why the last try failed.
     pub last_error: Option<String>,
     /// The failure records of its recent tries, oldest first (at most 10).
@@ -53,6 +59,9 @@ impl JobView {
             enqueued_at: number("enqueuedAt"),
             webhooks: number("webhooks").unwrap_or(0).max(0) as u32,
             rerun: number("rerun") == Some(1),
+            source: fields.get("source").cloned(),
+            received_at: number("receivedAt"),
+            body_bytes: number("bodyBytes"),
             last_error: fields.get("lastError").cloned(),
             timeline: fields
                 .get("log")

@@ -5,6 +5,8 @@
 //! the job key is the bookingId.
 
 mod admin;
+mod drain;
+mod enqueue;
 mod hold;
 mod job_view;
 pub mod policy;
@@ -17,6 +19,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use admin::Purge;
+pub use drain::{DrainPlace, Leave};
+pub use enqueue::Accepted;
 pub use job_view::JobView;
 pub use policy::{decide, Decision, Failure, RetrySchedule};
 pub use state::{Completion, Counter, Enqueued, JobState, Settled, UnknownReply};
@@ -152,40 +156,6 @@ impl<'a, R: RedisExec> Queue<'a, R> {
     /// Cheap reachability check (outbound Redis fails fast while key-value calls hang).
     pub fn ping(&mut self) -> Result<(), StoreError> {
         self.redis.execute("PING", &[]).map(drop)
-    }
-
-    /// Store the queue entry for a webhook (coalescing per booking).
-    pub fn enqueue(
-        &mut self,
-        id: &BookingId,
-        action: Action,
-        clock: impl Into<Clock>,
-    ) -> Result<Enqueued, StoreError> {
-        self.enqueue_counted(id, action, clock, Counter::Received(action))
-    }
-
-    /// Enqueue counting under `counter` (operators' manual syncs are not webhooks).
-    pub fn enqueue_counted(
-        &mut self,
-        id: &BookingId,
-        action: Action,
-        clock: impl Into<Clock>,
-        counter: Counter,
-    ) -> Result<Enqueued, StoreError> {
-        let args = vec![
-            self.prefix_arg(),
-            id.as_str().into(),
-            action.as_str().into(),
-            clock.into().into(),
-            counter.field().as_ref().into(),
-            WAKE_CHANNEL.into(),
-        ];
-        let k = &self.keys;
-        let keys = [k.due(), k.active(), k.dead(), k.stats(), k.wake_pending()];
-        let reply = scripts::ENQUEUE.run(self.redis, &keys, args)?;
-        Self::first_text(reply, &scripts::ENQUEUE)?
-            .parse()
-            .map_err(|e: UnknownReply| StoreError::Reply(e.to_string()))
     }
 
     /// Wake a worker. Pub/sub is fire-and-forget: the job is already stored.

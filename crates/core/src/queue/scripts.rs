@@ -112,6 +112,10 @@ pub const SATISFY: Script = script!("satisfy");
 pub const RENEW_LOCK: Script = script!("renew_lock");
 /// Set hash fields only if a guard field has one of the expected values.
 pub const HSET_IF: Script = script!("hset_if");
+/// Take one of the HTTP-driven worker's places.
+pub const DRAIN_ENTER: Script = script!("drain_enter", with_clock);
+/// Give a drain's place back unless work came due.
+pub const DRAIN_LEAVE: Script = script!("drain_leave", with_clock);
 
 #[cfg(test)]
 mod tests {
@@ -133,6 +137,8 @@ mod tests {
             RENEW_LOCK,
             SATISFY,
             BULK_DUE,
+            DRAIN_ENTER,
+            DRAIN_LEAVE,
         ] {
             assert!(
                 script.source().contains("-- KEYS:"),

@@ -3,10 +3,13 @@
 //! The worker component only opens the platform's doors (Redis, HTTP, Postgres, the
 //! key-value store) and calls [`run`]; everything it decides is here, tested natively.
 
+pub mod drain;
 mod notify;
 mod outcome;
 mod session;
 mod settle;
+
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -21,7 +24,7 @@ use crate::beds24::ApiFailure;
 use crate::bulk::{run_slice, BulkConfig, SliceOutcome};
 use crate::keys::Keys;
 use crate::logging::{emit, now_ms, Level};
-use crate::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Queue, RetrySchedule};
+use crate::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Leave, Queue, RetrySchedule};
 use crate::store::{RedisExec, StoreError};
 use crate::sync::{job_failure, plan_batch, sync_batch, BatchAttempt};
 use crate::BookingId;
@@ -29,11 +32,8 @@ use crate::BookingId;
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 pub const INVOCATION_BUDGET_MS: i64 = 20_000;
 
-/// The job records the webhook keeps beside each job (Spin's key-value store).
-pub trait JobRecords {
-    /// Delete the records of these bookings (their jobs have ended).
-    fn forget(&mut self, ids: &[&BookingId]) -> Result<(), StoreError>;
-}
+/// Longest a drain sleeps before claiming again while it waits for a retry.
+const WAIT_STEP_MS: i64 = 200;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -51,15 +51,13 @@ pub struct WorkerConfig {
 }
 
 /// What the platform lends one invocation.
-pub struct Platform<'a, R, H, C: SqlConnect, J> {
+pub struct Platform<'a, R, H, C: SqlConnect> {
     /// The queue's Redis.
     pub redis: &'a mut R,
     /// Outbound HTTP to Beds24.
     pub http: &'a mut H,
     /// Postgres, opened on first use.
     pub pg: PgSession<C>,
-    /// The webhook's job records.
-    pub records: &'a mut J,
 }
 
 /// What one invocation did.
@@ -78,17 +76,34 @@ pub struct RunSummary {
 /// Claim and sync batches until nothing is due (or paused, or held), or the time
 /// budget is spent. Only a queue that cannot be read is an error: every claimed job
 /// is settled, whatever Beds24 or Postgres answer.
-pub async fn run<R, H, C, J>(
+pub async fn run<R, H, C>(
     config: &WorkerConfig,
     keys: &Keys,
-    platform: Platform<'_, R, H, C, J>,
+    platform: Platform<'_, R, H, C>,
     budget_ms: i64,
 ) -> Result<RunSummary, StoreError>
 where
     R: RedisExec,
     H: HttpGet,
     C: SqlConnect,
-    J: JobRecords,
+{
+    work(config, keys, platform, budget_ms, None).await
+}
+
+/// [`run`], for a drain holding place `drain` (see [`drain::drain`]): before it stops
+/// for lack of work it gives the place back in the same step that checks nothing came
+/// due; out of time, it gives it back anyway.
+async fn work<R, H, C>(
+    config: &WorkerConfig,
+    keys: &Keys,
+    platform: Platform<'_, R, H, C>,
+    budget_ms: i64,
+    drain: Option<i64>,
+) -> Result<RunSummary, StoreError>
+where
+    R: RedisExec,
+    H: HttpGet,
+    C: SqlConnect,
 {
     ensure_expiry_events(platform.redis, keys);
     let mut run = Run {
@@ -117,7 +132,24 @@ where
                 summary.bulk_slices += 1;
             } else {
                 summary.bulk_slices += usize::from(outcome != SliceOutcome::Idle);
-                return Ok(summary);
+                if let Some(owner) = drain {
+                    // Wait only for what can still be claimed, synced and settled in time.
+                    let wait_limit = budget_ms - (now_ms() - started) - config.lease_ms / 4;
+                    match run
+                        .queue()
+                        .leave_drain(Clock::Redis, owner, false, wait_limit)?
+                    {
+                        Leave::Left => return Ok(summary),
+                        Leave::More => {}
+                        // In short steps: a kick that finds this place taken relies
+                        // on this drain to claim its job soon.
+                        Leave::Wait(ms) => std::thread::sleep(Duration::from_millis(
+                            ms.clamp(1, WAIT_STEP_MS) as u64,
+                        )),
+                    }
+                } else {
+                    return Ok(summary);
+                }
             }
         } else {
             summary.batches += 1;
@@ -126,6 +158,9 @@ where
         }
         if now_ms() - started > budget_ms {
             run.queue().publish_wakeup()?;
+            if let Some(owner) = drain {
+                run.queue().leave_drain(Clock::Redis, owner, true, 0)?;
+            }
             summary.handed_on = true;
             return Ok(summary);
         }
@@ -133,17 +168,15 @@ where
 }
 
 /// One invocation's state: its settings, its platform, what it already checked.
-struct Run<'a, 'p, R, H, C: SqlConnect, J> {
+struct Run<'a, 'p, R, H, C: SqlConnect> {
     config: &'a WorkerConfig,
     keys: &'a Keys,
-    platform: Platform<'p, R, H, C, J>,
+    platform: Platform<'p, R, H, C>,
     /// The token's scopes were checked (or known good) during this invocation.
     scopes_checked: bool,
 }
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt
-    for Run<'_, '_, R, H, C, J>
-{
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> BatchAttempt for Run<'_, '_, R, H, C> {
     /// Fetch, map, upsert and settle one group of claimed jobs; a failed Beds24 request
     /// settles nothing and is handed back for batch recovery to decide.
     async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure> {
@@ -159,18 +192,11 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> BatchAttempt
         let schedule = &self.config.schedule;
         let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
         settle::hold_for(&mut queue, &failure);
-        settle::settle_failures(
-            &mut queue,
-            &mut *self.platform.records,
-            schedule,
-            jobs,
-            &failure,
-            now_ms(),
-        );
+        settle::settle_failures(&mut queue, schedule, jobs, &failure, now_ms());
     }
 }
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Run<'_, '_, R, H, C> {
     fn queue(&mut self) -> Queue<'_, R> {
         Queue::with_keys(&mut *self.platform.redis, self.keys.clone())
     }
@@ -183,7 +209,6 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C
             &mut *self.platform.redis,
             &mut *self.platform.http,
             &mut self.platform.pg,
-            &mut *self.platform.records,
         )
     }
 
@@ -251,12 +276,11 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Run<'_, '_, R, H, C
         let stored_at = now_ms();
         let Outcomes { synced, failed } = outcomes(plan, &stored);
         let schedule = &self.config.schedule;
-        let records = &mut *self.platform.records;
         let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
         for (failure, jobs) in &failed {
-            settle::settle_failures(&mut queue, records, schedule, jobs, failure, started);
+            settle::settle_failures(&mut queue, schedule, jobs, failure, started);
         }
-        settle::settle_successes(&mut queue, records, &synced, started);
+        settle::settle_successes(&mut queue, &synced, started);
         // Where a batch's time goes, for operators tuning batch_size or chasing a slow phase.
         emit(
             Level::Info,

@@ -2,7 +2,6 @@
 
 use serde_json::json;
 
-use super::JobRecords;
 use crate::logging::{emit, now_ms, Level};
 use crate::queue::{
     decide, policy, ClaimedJob, Clock, Failure, HistoryRecord, Queue, RetrySchedule,
@@ -10,26 +9,8 @@ use crate::queue::{
 use crate::store::RedisExec;
 use crate::BookingId;
 
-/// Best effort: a record left behind holds no guest data and is overwritten by the
-/// booking's next webhook.
-fn forget_records<'a>(records: &mut impl JobRecords, ids: impl IntoIterator<Item = &'a BookingId>) {
-    let ids: Vec<&BookingId> = ids.into_iter().collect();
-    if let Err(e) = records.forget(&ids) {
-        emit(
-            Level::Warn,
-            "could not delete job records",
-            &[("count", json!(ids.len())), ("error", json!(e.to_string()))],
-        );
-    }
-}
-
 /// Complete every synced job of a batch in one round trip.
-pub fn settle_successes<R: RedisExec>(
-    queue: &mut Queue<'_, R>,
-    records: &mut impl JobRecords,
-    jobs: &[ClaimedJob],
-    started: i64,
-) {
+pub fn settle_successes<R: RedisExec>(queue: &mut Queue<'_, R>, jobs: &[ClaimedJob], started: i64) {
     if jobs.is_empty() {
         return;
     }
@@ -52,8 +33,6 @@ pub fn settle_successes<R: RedisExec>(
             return;
         }
     };
-    let ended = jobs.iter().zip(&verdicts).filter(|(_, v)| v.ends_job());
-    forget_records(records, ended.map(|(job, _)| &job.booking_id));
     for (job, verdict) in jobs.iter().zip(verdicts) {
         emit(
             Level::Info,
@@ -72,7 +51,6 @@ pub fn settle_successes<R: RedisExec>(
 /// (its own tries), all on Redis's clock, so jobs delayed together come due together.
 pub fn settle_failures<R: RedisExec>(
     queue: &mut Queue<'_, R>,
-    records: &mut impl JobRecords,
     schedule: &RetrySchedule,
     jobs: &[ClaimedJob],
     failure: &Failure,
@@ -97,10 +75,6 @@ pub fn settle_failures<R: RedisExec>(
         .map(|(job, decision, history)| (*job, *decision, failure.message(), history))
         .collect();
     let verdicts = queue.fail_many(&batch, Clock::Redis);
-    if let Ok(verdicts) = &verdicts {
-        let ended = jobs.iter().zip(verdicts).filter(|(_, v)| v.ends_job());
-        forget_records(records, ended.map(|(job, _)| &job.booking_id));
-    }
     for (i, (job, decision, _)) in decided.iter().enumerate() {
         let verdict = match &verdicts {
             Ok(all) => json!(all.get(i)),

@@ -29,8 +29,19 @@ fn health_and_stats_reflect_the_traffic() {
         401
     );
     assert_eq!(env.get_raw("/metrics", None).status().as_u16(), 401);
+    // A probe without the token (Kubernetes' httpGet sends none) gets the verdict only.
+    let probe = env.get_raw("/api/health/ready", None);
+    assert_eq!(probe.status().as_u16(), 503);
+    let verdict: serde_json::Value = probe.json().unwrap();
+    assert_eq!(verdict["status"], json!("not_ready"), "{verdict}");
+    assert!(
+        verdict.get("checks").is_none(),
+        "no details without the token: {verdict}"
+    );
     assert_eq!(
-        env.get_raw("/api/health/ready", None).status().as_u16(),
+        env.get_raw("/api/health/ready", Some("nope"))
+            .status()
+            .as_u16(),
         401
     );
 
@@ -140,18 +151,34 @@ fn purging_dead_jobs_also_deletes_their_job_records() {
     wait_for("the dead job", Duration::from_secs(20), || {
         (env.stats()["dead"] == json!(1)).then_some(())
     });
-    let mut kv = env.redis.connection(1).unwrap();
-    let record: Option<String> = redis::Commands::get(&mut kv, "job:9401").unwrap();
-    let record = record.expect("a dead job keeps its job record until replayed or purged");
-    assert!(!record.contains("Ana"), "no guest data in it: {record}");
+    // The webhook's record rides in the job's hash: where and when it came, no guest data.
+    let job_key = crate::keys().job(&beds24_sync_core::BookingId::parse("9401").unwrap());
+    let mut queue = env.redis.connection(0).unwrap();
+    let record: std::collections::HashMap<String, String> =
+        redis::Commands::hgetall(&mut queue, &job_key).unwrap();
+    assert_eq!(
+        record.get("source").map(String::as_str),
+        Some("v2"),
+        "{record:?}"
+    );
+    assert_eq!(
+        record.get("bodyBytes"),
+        Some(&body.len().to_string()),
+        "{record:?}"
+    );
+    assert!(record.contains_key("receivedAt"), "{record:?}");
+    assert!(
+        !format!("{record:?}").contains("Ana"),
+        "no guest data in it: {record:?}"
+    );
 
     let (status, body) = env.admin_post("/api/admin/queues/purge/dead");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"purged": 1, "what": "dead"}));
     assert_eq!(env.stats()["dead"], json!(0));
     assert_eq!(env.job(9401), None);
-    let record: Option<String> = redis::Commands::get(&mut kv, "job:9401").unwrap();
-    assert_eq!(record, None, "the record went with the job");
+    let left: bool = redis::Commands::exists(&mut queue, &job_key).unwrap();
+    assert!(!left, "the record went with the job");
 }
 
 /// One raw HTTP/1.1 exchange: send `head` and then `body_part`, which may be less than

@@ -43,19 +43,9 @@ impl TokenlessApp {
         );
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("spin.toml"), kept.join("\n")).unwrap();
-        std::fs::write(
-            dir.path().join("runtime-config.toml"),
-            format!(
-                "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"\n",
-                redis.url()
-            ),
-        )
-        .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_spin-test-host"))
             .arg("--manifest")
             .arg(dir.path().join("spin.toml"))
-            .arg("--runtime-config")
-            .arg(dir.path().join("runtime-config.toml"))
             .arg("--wasm-dir")
             .arg(wasm_dir())
             .args(["--listen", "127.0.0.1:0"])
@@ -148,8 +138,10 @@ fn unreadable_token_variables_close_their_routes_and_say_why() {
         0,
         "nothing queued"
     );
-    let kv_keys: Vec<String> = redis.connection(1).unwrap().keys("*").unwrap();
-    assert!(kv_keys.is_empty(), "nothing stored: {kv_keys:?}");
+    let jobs: Vec<String> = queue
+        .keys(format!("{}job:*", crate::keys().prefix()))
+        .unwrap();
+    assert!(jobs.is_empty(), "nothing stored: {jobs:?}");
 
     let (status, body) = app.send(
         client

@@ -25,8 +25,8 @@ pub fn wasm_dir() -> PathBuf {
     let dir = std::env::var("SPIN_TEST_WASM_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("target/wasm32-wasip2/release"));
-    for name in ["webhook", "worker", "admin"] {
-        let wasm = dir.join(format!("beds24_{name}.wasm"));
+    for name in ["webhook", "worker", "worker-http", "admin"] {
+        let wasm = dir.join(format!("beds24_{}.wasm", name.replace('-', "_")));
         let built = std::fs::metadata(&wasm)
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| {
@@ -79,9 +79,36 @@ fn newest_source(root: &Path, dirs: &[String]) -> SystemTime {
     newest
 }
 
+/// Which manifest the app is served from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manifest {
+    /// `spin.toml`: the Redis-trigger worker beside the HTTP components.
+    Main,
+    /// `deploy/cloud/spin.toml`: HTTP triggers only (Fermyon Cloud, Akamai Functions),
+    /// the worker behind `/api/worker/run`.
+    Cloud,
+}
+
+impl Manifest {
+    /// Its path inside the repository.
+    pub fn relative_path(self) -> &'static str {
+        match self {
+            Manifest::Main => "spin.toml",
+            Manifest::Cloud => "deploy/cloud/spin.toml",
+        }
+    }
+
+    /// Whether it has a Redis-trigger worker.
+    pub fn has_redis_worker(self) -> bool {
+        self == Manifest::Main
+    }
+}
+
 /// Settings of one app instance; tests adjust the defaults.
 #[derive(Clone)]
 pub struct AppConfig {
+    /// The manifest served.
+    pub manifest: Manifest,
     pub webhook_token: String,
     pub retry_delays: String,
     pub lease_seconds: String,
@@ -100,6 +127,7 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         AppConfig {
+            manifest: Manifest::Main,
             webhook_token: String::new(),
             retry_delays: "5,25,125".into(),
             lease_seconds: "30".into(),
@@ -119,7 +147,6 @@ pub struct App {
     pub base: String,
     child: Child,
     pub logs: Arc<Mutex<Vec<String>>>,
-    _runtime_config: tempfile::NamedTempFile,
     _app_dir: Option<tempfile::TempDir>,
 }
 
@@ -129,11 +156,14 @@ fn real_spin() -> Option<PathBuf> {
     std::env::var_os("E2E_SPIN").map(PathBuf::from)
 }
 
-/// A directory Spin can load the app from: the manifest, with `target/wasm32-wasip2/release`
-/// pointing at the built components (which may live in a target dir outside the checkout).
-fn spin_app_dir() -> tempfile::TempDir {
+/// A directory Spin can load the app from: the manifest at its place in the repository,
+/// with `target/wasm32-wasip2/release` pointing at the built components (which may
+/// live in a target dir outside the checkout).
+fn spin_app_dir(manifest: Manifest) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo_root().join("spin.toml"), dir.path().join("spin.toml")).unwrap();
+    let copy = dir.path().join(manifest.relative_path());
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(repo_root().join(manifest.relative_path()), copy).unwrap();
     let target = dir.path().join("target/wasm32-wasip2");
     std::fs::create_dir_all(&target).unwrap();
     std::os::unix::fs::symlink(wasm_dir(), target.join("release")).unwrap();
@@ -142,16 +172,8 @@ fn spin_app_dir() -> tempfile::TempDir {
 
 impl App {
     pub fn start(redis: &RedisServer, db: &Database, mock: &MockBeds24, config: &AppConfig) -> App {
-        let mut runtime_config = tempfile::NamedTempFile::new().unwrap();
-        use std::io::Write;
-        writeln!(
-            runtime_config,
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}/1\"",
-            redis.url()
-        )
-        .unwrap();
         let spin = real_spin();
-        let app_dir = spin.as_ref().map(|_| spin_app_dir());
+        let app_dir = spin.as_ref().map(|_| spin_app_dir(config.manifest));
         let mut command = match (&spin, &app_dir) {
             (Some(spin), Some(dir)) => {
                 let mut command = Command::new(spin);
@@ -161,18 +183,14 @@ impl App {
                 command
                     .arg("up")
                     .arg("--from")
-                    .arg(dir.path().join("spin.toml"))
-                    .arg("--runtime-config-file")
-                    .arg(runtime_config.path());
+                    .arg(dir.path().join(config.manifest.relative_path()));
                 command
             }
             _ => {
                 let mut command = Command::new(env!("CARGO_BIN_EXE_spin-test-host"));
                 command
                     .arg("--manifest")
-                    .arg(repo_root().join("spin.toml"))
-                    .arg("--runtime-config")
-                    .arg(runtime_config.path())
+                    .arg(repo_root().join(config.manifest.relative_path()))
                     .arg("--wasm-dir")
                     .arg(wasm_dir())
                     .args(["--listen", "127.0.0.1:0"]);
@@ -183,7 +201,7 @@ impl App {
             || config
                 .components
                 .iter()
-                .any(|c| matches!(*c, "webhook" | "admin"));
+                .any(|c| matches!(*c, "webhook" | "admin" | "worker-http"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -289,7 +307,6 @@ impl App {
             base,
             child,
             logs,
-            _runtime_config: runtime_config,
             _app_dir: app_dir,
         }
     }

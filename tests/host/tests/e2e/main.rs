@@ -6,6 +6,7 @@ mod harness;
 mod admin;
 mod beds24_api;
 mod bulk;
+mod cloud;
 mod config_errors;
 mod dashboard;
 mod lifecycle;
@@ -32,8 +33,10 @@ pub fn keys() -> Keys {
     Keys::default()
 }
 
-/// Everything one test needs, torn down in reverse order on drop.
+/// Everything one test needs, torn down in order on drop (the ticker first).
 pub struct Env {
+    /// Calls the worker route on a timer (HTTP-only deployments), if started.
+    pub ticker: Option<cloud::Ticker>,
     pub app: App,
     pub mock: MockBeds24,
     pub db: Database,
@@ -75,7 +78,8 @@ impl Env {
         let redis = RedisServer::start();
         let db = Database::create(tag);
         let mock = MockBeds24::start().expect("mock Beds24");
-        let runs_worker = config.components.is_empty() || config.components.contains(&"worker");
+        let runs_worker = config.manifest.has_redis_worker()
+            && (config.components.is_empty() || config.components.contains(&"worker"));
         let app = App::start(&redis, &db, &mock, &config);
         if runs_worker {
             settle_subscriptions(&redis);
@@ -85,6 +89,7 @@ impl Env {
             .build()
             .unwrap();
         Env {
+            ticker: None,
             app,
             mock,
             db,

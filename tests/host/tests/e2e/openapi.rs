@@ -8,7 +8,9 @@ use mock_beds24::{Fault, Times};
 use serde_json::{json, Value};
 
 use crate::harness::{wait_for, AppConfig, WEBHOOK_TOKEN};
-use crate::openapi_doc::{document, operations, repo, resolve, validate, Operation, DEAD, SYNCED};
+use crate::openapi_doc::{
+    document, manifest_of, operations, repo, resolve, validate, Operation, DEAD, SYNCED,
+};
 use crate::Env;
 
 fn send(env: &Env, op: &Operation, token: Option<&str>) -> (u16, String, String) {
@@ -127,7 +129,10 @@ fn every_documented_operation_is_served_as_documented() {
     env.mock
         .set_fault(Some(9203), Fault::Status(503), Times::Always);
 
-    let operations = operations(&doc);
+    let operations: Vec<Operation> = operations(&doc)
+        .into_iter()
+        .filter(|op| op.manifest == "spin.toml")
+        .collect();
     assert!(
         operations.len() >= 25,
         "only {} operations documented",
@@ -190,35 +195,69 @@ fn every_documented_operation_is_served_as_documented() {
     );
 }
 
-/// A documented path is reachable through a spin.toml route; every route is documented.
+/// The operations only the HTTP-only manifest serves, against it: documented statuses
+/// and bodies, with the token and without.
+#[test]
+fn cloud_operations_are_served_as_documented() {
+    let doc = document();
+    let env = crate::cloud::start("openapicloud", crate::cloud::cloud_config(), None);
+    let cloud: Vec<Operation> = operations(&doc)
+        .into_iter()
+        .filter(|op| op.manifest == "deploy/cloud/spin.toml")
+        .collect();
+    assert!(!cloud.is_empty(), "the worker route is documented");
+    let mut failures = Vec::new();
+    for op in &cloud {
+        for token in [op.token, None] {
+            let (status, content_type, body) = send(&env, op, token);
+            let expected = if token.is_some() || op.open { 200 } else { 401 };
+            if status != expected {
+                failures.push(format!("{} ({token:?}): {status} {body}", op.name()));
+            }
+            if let Err(e) = check_response(&doc, op, status, &content_type, &body) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A documented path is reachable through a route of the manifest it names; every route
+/// of both manifests is documented.
 #[test]
 fn spin_routes_and_the_admin_router_are_all_documented() {
     let doc = document();
-    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    let manifest: toml::Value =
-        toml::from_str(&std::fs::read_to_string(repo().join("spin.toml")).unwrap()).unwrap();
-    let routes: Vec<&str> = manifest["trigger"]["http"]
-        .as_array()
-        .expect("[[trigger.http]]")
-        .iter()
-        .map(|t| t["route"].as_str().expect("route"))
-        .collect();
+    let paths = doc["paths"].as_object().unwrap();
+    let routes_of = |manifest: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(repo().join(manifest)).unwrap();
+        let manifest: toml::Value = toml::from_str(&text).unwrap();
+        manifest["trigger"]["http"]
+            .as_array()
+            .expect("[[trigger.http]]")
+            .iter()
+            .map(|t| t["route"].as_str().expect("route").to_owned())
+            .collect()
+    };
     let serves = |route: &str, path: &str| match route.strip_suffix("/...") {
         Some(prefix) => path == prefix || path.starts_with(&format!("{prefix}/")),
         None => path == route,
     };
-    for route in &routes {
+    for manifest in ["spin.toml", "deploy/cloud/spin.toml"] {
+        for route in routes_of(manifest) {
+            assert!(
+                paths.keys().any(|p| serves(&route, p)),
+                "{manifest} route {route} has no documented path"
+            );
+        }
+    }
+    for (path, item) in paths {
+        let manifest = manifest_of(item);
         assert!(
-            paths.iter().any(|p| serves(route, p)),
-            "spin.toml route {route} has no documented path"
+            routes_of(&manifest).iter().any(|r| serves(r, path)),
+            "documented {path} is not routed by {manifest}"
         );
     }
-    for path in &paths {
-        assert!(
-            routes.iter().any(|r| serves(r, path)),
-            "documented {path} is not routed by spin.toml"
-        );
-    }
+    let paths: Vec<&String> = paths.keys().collect();
 
     // The admin component's own router: each `(Method::X, ["seg", id, …])` arm is documented.
     let router = std::fs::read_to_string(repo().join("components/admin/src/lib.rs")).unwrap();

@@ -103,6 +103,14 @@ pub fn validate(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &m
     }
 }
 
+/// The manifest serving a path item: its `x-manifest`, else `spin.toml`.
+pub fn manifest_of(item: &Value) -> String {
+    item["x-manifest"]
+        .as_str()
+        .unwrap_or("spin.toml")
+        .to_owned()
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -130,6 +138,8 @@ pub struct Operation {
     pub open: bool,
     pub body: Option<Value>,
     pub responses: Value,
+    /// The manifest that serves it (`x-manifest` of its path; `spin.toml` by default).
+    pub manifest: String,
 }
 
 impl Operation {
@@ -223,6 +233,7 @@ pub fn operations(doc: &Value) -> Vec<Operation> {
             let token = scheme.map(|s| match s.as_str() {
                 "adminToken" => ADMIN_TOKEN,
                 "webhookToken" => WEBHOOK_TOKEN,
+                "workerToken" => crate::cloud::WORKER_TOKEN,
                 other => panic!("unknown security scheme {other}"),
             });
             let body = op["requestBody"]["content"]["application/json"]
@@ -247,6 +258,7 @@ pub fn operations(doc: &Value) -> Vec<Operation> {
                 open,
                 body,
                 responses,
+                manifest: manifest_of(item),
             });
         }
     }

@@ -16,13 +16,13 @@ use crate::bulk::state::int;
 use crate::bulk::BackfillState;
 use crate::logging::{emit, now_ms, Level};
 use crate::store::{RedisExec, StoreError};
-use crate::worker::{JobRecords, SqlConnect};
+use crate::worker::SqlConnect;
 use crate::BookingId;
 
 /// The phase field's value while messages are listed.
 pub(super) const MESSAGES_PHASE: &str = "messages";
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     /// List one page of messages and merge them into their bookings' rows.
     pub(super) fn messages_page(&mut self, page: u32) -> Result<Page, ApiFailure> {
         let url = self.client.api.all_messages(page);

@@ -10,9 +10,9 @@ use crate::bulk::schedule::schedule_reconcile;
 use crate::bulk::state::int;
 use crate::logging::{emit, now_ms, Level};
 use crate::store::{RedisExec, StoreError};
-use crate::worker::{JobRecords, SqlConnect};
+use crate::worker::SqlConnect;
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     /// The time the run lists modifications from: the run in progress keeps its own; a
     /// new run starts at the cursor (or the look-back on the very first run) and is
     /// recorded, in Redis and in `fields`, so a slice that stops half way resumes it.

@@ -11,9 +11,9 @@ use crate::bulk::state::{int, BackfillState};
 use crate::logging::{emit, now_ms, Level};
 use crate::queue::Queue;
 use crate::store::{RedisExec, StoreError};
-use crate::worker::{JobRecords, SqlConnect};
+use crate::worker::SqlConnect;
 
-impl<R: RedisExec, H: HttpGet, C: SqlConnect, J: JobRecords> Slice<'_, R, H, C, J> {
+impl<R: RedisExec, H: HttpGet, C: SqlConnect> Slice<'_, R, H, C> {
     /// The credit window is spent: hold the queue until it resets (its expiry wakes a
     /// worker, which takes webhook jobs first and then this run again).
     pub(super) fn wait_for_credits(&mut self, until: i64) -> Result<(), StoreError> {

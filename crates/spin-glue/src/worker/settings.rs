@@ -1,7 +1,7 @@
 //! The worker's configuration, read once per invocation from Spin variables.
 
+use crate::config;
 use anyhow::Context;
-use beds24_spin_glue::config;
 use beds24_sync_core::beds24::client::ClientConfig;
 use beds24_sync_core::beds24::urls::ApiBase;
 use beds24_sync_core::bulk::BulkConfig;
@@ -11,12 +11,16 @@ use beds24_sync_core::worker::WorkerConfig;
 
 /// Where the worker's stores are, and how it works.
 pub struct Settings {
+    /// The queue's Redis.
     pub redis_url: String,
+    /// Where rows are written.
     pub database_url: String,
+    /// How the worker works.
     pub worker: WorkerConfig,
 }
 
 impl Settings {
+    /// Read the worker's variables; an invalid value is an error naming it.
     pub fn load() -> anyhow::Result<Self> {
         let schedule_text = config::optional("retry_delays");
         let schedule = if schedule_text.is_empty() {
