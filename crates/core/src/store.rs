@@ -225,9 +225,50 @@ pub trait SqlExec {
     fn query(&mut self, sql: &str, params: &[SqlParam]) -> Result<Vec<Vec<SqlValue>>, StoreError>;
 }
 
+/// The SQLSTATE of a Postgres error known only by its message. Spin 3.6.x hands a
+/// `query` that failed while reading rows back as the error's display text (`db error:
+/// ERROR: value "…" is out of range for type integer`), without the code; these are the
+/// data errors (classes 22 and 23) an upsert can meet, by Postgres's own wording.
+pub fn sqlstate_of_message(text: &str) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 10] = [
+        ("out of range for type", "22003"),
+        ("value too long for type", "22001"),
+        ("invalid input syntax", "22P02"),
+        ("invalid byte sequence", "22021"),
+        ("unsupported Unicode escape", "22P05"),
+        ("date/time field value out of range", "22008"),
+        ("violates not-null constraint", "23502"),
+        ("violates foreign key constraint", "23503"),
+        ("violates unique constraint", "23505"),
+        ("violates check constraint", "23514"),
+    ];
+    let message = text.strip_prefix("db error: ")?;
+    KNOWN
+        .iter()
+        .find(|(wording, _)| message.contains(wording))
+        .map(|(_, code)| *code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_messages_name_their_data_errors() {
+        let spin_3_6 = "db error: ERROR: value \"3000000000\" is out of range for type integer\n\nCaused by:\n    ERROR: value";
+        assert_eq!(sqlstate_of_message(spin_3_6), Some("22003"));
+        assert_eq!(
+            sqlstate_of_message(
+                "db error: ERROR: duplicate key value violates unique constraint \"x\""
+            ),
+            Some("23505")
+        );
+        assert_eq!(
+            sqlstate_of_message("db error: ERROR: relation \"nope\" does not exist"),
+            None
+        );
+        assert_eq!(sqlstate_of_message("connection closed"), None);
+    }
 
     #[test]
     fn a_refusal_shows_its_sqlstate_and_names_only() {

@@ -1,6 +1,6 @@
 //! `SqlExec` on Spin's outbound Postgres (`spin:postgres/postgres@4.0.0`).
 
-use beds24_sync_core::store::{SqlExec, SqlParam, SqlValue, StoreError};
+use beds24_sync_core::store::{sqlstate_of_message, SqlExec, SqlParam, SqlValue, StoreError};
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError};
 
 /// One outbound Postgres connection (the database that holds the `"Booking"` table).
@@ -42,6 +42,14 @@ fn store_error(e: PgError) -> StoreError {
                 constraint: None,
                 column: None,
                 table: None,
+            },
+            // Spin 3.6.x: the display text, no code; known data errors by their wording.
+            None if text.starts_with("db error: ") => match sqlstate_of_message(&text) {
+                Some(sqlstate) => StoreError::rejected(sqlstate),
+                None => StoreError::Protocol(
+                    "the database refused the statement (no SQLSTATE given; details withheld)"
+                        .into(),
+                ),
             },
             None if text.contains("DbError") => StoreError::Protocol(
                 "the database refused the statement (no readable SQLSTATE; details withheld)"
