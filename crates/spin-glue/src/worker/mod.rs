@@ -9,7 +9,7 @@ mod settings;
 use beds24_sync_core::keys::Keys;
 use beds24_sync_core::store::StoreError;
 use beds24_sync_core::worker::drain::{self, DrainConfig, DrainReport};
-use beds24_sync_core::worker::{self, PgSession, Platform, RunSummary};
+use beds24_sync_core::worker::{self, PgSession, Platform, RunSummary, SqlConnect};
 
 pub use http_client::WasiHttp;
 pub use settings::Settings;
@@ -28,28 +28,39 @@ pub enum WorkerError {
     Store(#[from] StoreError),
 }
 
+/// The settings, and the queue's Redis opened.
+fn open() -> Result<(Settings, SpinRedis), WorkerError> {
+    let settings = Settings::load().map_err(WorkerError::Settings)?;
+    let redis = SpinRedis::open(&settings.redis_url)?;
+    Ok((settings, redis))
+}
+
+/// Spin's doors for one run: the queue's Redis, wasi-http, Postgres opened on first use.
+fn platform<'a>(
+    redis: &'a mut SpinRedis,
+    http: &'a mut WasiHttp,
+    database_url: &str,
+) -> Platform<'a, SpinRedis, WasiHttp, impl SqlConnect> {
+    let database_url = database_url.to_owned();
+    Platform {
+        redis,
+        http,
+        pg: PgSession::new(move || SpinPg::open(&database_url)),
+    }
+}
+
 /// One Redis-triggered invocation: sync due work for up to `budget_ms`.
 pub async fn run(budget_ms: i64) -> Result<RunSummary, WorkerError> {
-    let settings = Settings::load().map_err(WorkerError::Settings)?;
-    let mut redis = SpinRedis::open(&settings.redis_url)?;
-    let database_url = settings.database_url.clone();
-    let platform = Platform {
-        redis: &mut redis,
-        http: &mut WasiHttp,
-        pg: PgSession::new(move || SpinPg::open(&database_url)),
-    };
+    let (settings, mut redis) = open()?;
+    let mut http = WasiHttp;
+    let platform = platform(&mut redis, &mut http, &settings.database_url);
     Ok(worker::run(&settings.worker, &Keys::default(), platform, budget_ms).await?)
 }
 
 /// One HTTP-driven run (a drain), if a drain place is free.
 pub async fn drain(config: DrainConfig) -> Result<DrainReport, WorkerError> {
-    let settings = Settings::load().map_err(WorkerError::Settings)?;
-    let mut redis = SpinRedis::open(&settings.redis_url)?;
-    let database_url = settings.database_url.clone();
-    let platform = Platform {
-        redis: &mut redis,
-        http: &mut WasiHttp,
-        pg: PgSession::new(move || SpinPg::open(&database_url)),
-    };
+    let (settings, mut redis) = open()?;
+    let mut http = WasiHttp;
+    let platform = platform(&mut redis, &mut http, &settings.database_url);
     Ok(drain::drain(&settings.worker, &Keys::default(), platform, config).await?)
 }
