@@ -71,11 +71,8 @@ async fn route(request: IncomingRequest) -> Result<Response, ApiError> {
     let query = target.query().unwrap_or_default();
     let method = request.method();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let readiness = matches!(
-        (&method, segments.as_slice()),
-        (Method::Get, ["api", "health", "ready"])
-    ) || matches!((&method, segments.as_slice()), (Method::Get, ["api", "health"]) if is_ready_query(query));
-    if readiness && request.headers().get("authorization").is_empty() {
+    if is_readiness(&method, &segments, query) && request.headers().get("authorization").is_empty()
+    {
         return Ok(health::readiness(false));
     }
     match (&method, segments.as_slice()) {
@@ -145,6 +142,15 @@ fn known_path(segments: &[&str]) -> bool {
             | ["api", "admin", "queues", "dead", _, "retry"]
             | ["api", "admin", "queues", "purge", _]
     )
+}
+
+/// `/api/health/ready`, or `/api/health?ready`.
+fn is_readiness(method: &Method, segments: &[&str], query: &str) -> bool {
+    match (method, segments) {
+        (Method::Get, ["api", "health", "ready"]) => true,
+        (Method::Get, ["api", "health"]) => is_ready_query(query),
+        _ => false,
+    }
 }
 
 fn is_ready_query(query: &str) -> bool {

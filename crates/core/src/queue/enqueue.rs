@@ -34,9 +34,8 @@ impl<R: RedisExec> Queue<'_, R> {
         clock: impl Into<Clock>,
         counter: Counter,
     ) -> Result<Enqueued, StoreError> {
-        let record = [String::new(), String::new(), String::new()];
         Ok(self
-            .store_job(id, action, clock.into(), counter, record)?
+            .store_job(id, action, clock.into(), counter, None)?
             .verdict)
     }
 
@@ -46,13 +45,14 @@ impl<R: RedisExec> Queue<'_, R> {
         job: &JobRecord,
         clock: impl Into<Clock>,
     ) -> Result<Accepted, StoreError> {
-        let record = [
-            job.source.as_str().to_owned(),
-            job.received_at.timestamp_millis().to_string(),
-            job.body_bytes.to_string(),
-        ];
         let counter = Counter::Received(job.action);
-        self.store_job(&job.booking_id, job.action, clock.into(), counter, record)
+        self.store_job(
+            &job.booking_id,
+            job.action,
+            clock.into(),
+            counter,
+            Some(job),
+        )
     }
 
     fn store_job(
@@ -61,26 +61,31 @@ impl<R: RedisExec> Queue<'_, R> {
         action: Action,
         clock: Clock,
         counter: Counter,
-        [source, received_at, body_bytes]: [String; 3],
+        record: Option<&JobRecord>,
     ) -> Result<Accepted, StoreError> {
-        let args = vec![
+        let mut args = vec![
             self.prefix_arg(),
             id.as_str().into(),
             action.as_str().into(),
             clock.into(),
             counter.field().as_ref().into(),
             WAKE_CHANNEL.into(),
-            source.into(),
-            received_at.into(),
-            body_bytes.into(),
         ];
+        match record {
+            Some(job) => args.extend([
+                job.source.as_str().into(),
+                job.received_at.timestamp_millis().into(),
+                (job.body_bytes as i64).into(),
+            ]),
+            None => args.extend(["".into(), "".into(), "".into()]),
+        }
         let k = &self.keys;
         let keys = [k.due(), k.active(), k.dead(), k.stats(), k.wake_pending()];
         let reply = scripts::ENQUEUE.run(self.redis, &keys, args)?;
-        let verdict = Self::first_text(reply.clone(), &scripts::ENQUEUE)?
+        let woke = reply.get(1).and_then(RedisValue::as_i64) == Some(1);
+        let verdict = Self::first_text(reply, &scripts::ENQUEUE)?
             .parse()
             .map_err(|e: UnknownReply| StoreError::Reply(e.to_string()))?;
-        let woke = reply.get(1).and_then(RedisValue::as_i64) == Some(1);
         Ok(Accepted { verdict, woke })
     }
 }

@@ -105,7 +105,10 @@ where
     H: HttpGet,
     C: SqlConnect,
 {
-    ensure_expiry_events(platform.redis, keys);
+    // Retry and lease timers wake only Redis-triggered workers; a drain is called.
+    if drain.is_none() {
+        ensure_expiry_events(platform.redis, keys);
+    }
     let mut run = Run {
         config,
         keys,
