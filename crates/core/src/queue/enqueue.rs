@@ -80,7 +80,7 @@ impl<R: RedisExec> Queue<'_, R> {
             None => args.extend(["".into(), "".into(), "".into()]),
         }
         let k = &self.keys;
-        let keys = [k.due(), k.active(), k.dead(), k.stats(), k.wake_pending()];
+        let keys = [k.due(), k.dead(), k.stats(), k.wake_pending()];
         let reply = scripts::ENQUEUE.run(self.redis, &keys, args)?;
         let woke = reply.get(1).and_then(RedisValue::as_i64) == Some(1);
         let verdict = Self::first_text(reply, &scripts::ENQUEUE)?

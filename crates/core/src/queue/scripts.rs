@@ -4,8 +4,15 @@
 //! names its KEYS and ARGV. Conventions: `ARGV[1]` is the key prefix where a script derives
 //! per-booking keys (`<prefix>job:<id>`, `<prefix>timer:…`); replies are flat arrays
 //! because Spin's `execute` flattens nested ones. Timer keys exist only to expire: their
-//! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends. Times
-//! come from Redis's own `TIME` unless the caller pins the clock (see [`super::Clock`]).
+//! expiry event (`notify-keyspace-events Ex`) wakes a worker when a delay ends
+//! (`timer:due:<id>`) or a lease runs out (`timer:lease:at:<deadline>`, one per lease
+//! deadline, shared by a claimed batch and dropped once no active job has that deadline).
+//! Times come from Redis's own `TIME` unless the caller pins the clock (see [`super::Clock`]).
+//!
+//! Every command a script runs costs Redis as much as one sent on its own, so the scripts
+//! that claim and settle batches (prelude `lua/batch.lua`) spend a command per job only on
+//! the job's own hash and send set members, deletions, counters and history records in one
+//! command per batch.
 //!
 //! Scripts run with `EVALSHA`, so a call ships a 40-byte digest rather than the text;
 //! a server that does not know the script yet (new, restarted, `SCRIPT FLUSH`) answers
@@ -84,18 +91,28 @@ macro_rules! script {
             ),
         )
     };
+    ($name:literal, with_batch) => {
+        Script::new(
+            $name,
+            concat!(
+                include_str!("lua/clock.lua"),
+                include_str!("lua/batch.lua"),
+                include_str!(concat!("lua/", $name, ".lua"))
+            ),
+        )
+    };
 }
 
 /// Store a webhook's job (coalescing per booking) and wake a worker.
 pub const ENQUEUE: Script = script!("enqueue", with_clock);
 /// Requeue jobs whose lease ran out, then claim due jobs.
-pub const CLAIM: Script = script!("claim", with_clock);
+pub const CLAIM: Script = script!("claim", with_batch);
 /// Renew the leases of a batch still held.
-pub const EXTEND: Script = script!("extend", with_clock);
+pub const EXTEND: Script = script!("extend", with_batch);
 /// Settle a batch of successes.
-pub const COMPLETE: Script = script!("complete", with_clock);
+pub const COMPLETE: Script = script!("complete", with_batch);
 /// Settle a batch of failures.
-pub const FAIL: Script = script!("fail", with_clock);
+pub const FAIL: Script = script!("fail", with_batch);
 /// Counts by state, the hold and the counters.
 pub const STATS: Script = script!("stats", with_clock);
 /// Send dead jobs back to the queue.

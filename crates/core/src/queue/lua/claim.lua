@@ -8,7 +8,9 @@
 -- or held the wake-up stays pending until its TTL, so webhooks wake a worker at most
 -- about once a second for nothing. A due id that is not a Beds24 id (a whole number
 -- without leading zeros; left from an older version) ends failed instead of being
--- claimed. Reply: flat [id, claim, attempts, action, …].
+-- claimed. The batch shares one lease deadline, one lease timer and one reservation of
+-- claim numbers; each job costs only its own hash (written, then read).
+-- Reply: flat [id, claim, attempts, action, …].
 local due, active, dead, stats, paused, failed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local prefix, now, lease = ARGV[1], clock(ARGV[2]), tonumber(ARGV[3])
 local batch, max_tries, failed_cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -39,30 +41,48 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0,
     end
   end
 end
-if redis.call('EXISTS', paused) == 1 or redis.call('EXISTS', KEYS[8]) == 1 then return {} end
+if redis.call('EXISTS', paused, KEYS[8]) > 0 then return {} end
 redis.call('DEL', KEYS[7])
-local out = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)) do
-  local job = prefix .. 'job:' .. id
-  if not string.match(id, '^[1-9]%d*$') then
-    -- Queued before ids had to be Beds24's whole numbers: never sent to Beds24, and it
-    -- must not stall every claim. It ends failed, in the history.
-    redis.call('ZREM', due, id)
-    redis.call('DEL', job)
-    redis.call('HINCRBY', stats, 'failed', 1)
-    redis.call('LPUSH', failed, cjson.encode({bookingId = id, outcome = 'final', attempts = 0,
-      error = 'not a Beds24 booking id (Beds24 ids are whole numbers)', finishedAt = now}))
-    redis.call('LTRIM', failed, 0, failed_cap - 1)
-  else
-    local claim = redis.call('INCR', prefix .. 'claimseq')
-    redis.call('ZREM', due, id)
-    redis.call('ZADD', active, now + lease, id)
-    redis.call('HSET', job, 'state', 'active', 'startedAt', now, 'claim', claim, 'rerun', 0, 'updatedAt', now)
-    redis.call('SET', prefix .. 'timer:lease:' .. id, 1, 'PX', lease + 50)
-    out[#out + 1] = id
-    out[#out + 1] = claim
-    out[#out + 1] = redis.call('HGET', job, 'attempts') or '0'
-    out[#out + 1] = redis.call('HGET', job, 'action') or 'MODIFY'
-  end
+local ids = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, batch)
+many({'ZREM', due}, ids)
+local valid, legacy = {}, {}
+for _, id in ipairs(ids) do
+  if string.match(id, '^[1-9]%d*$') then valid[#valid + 1] = id else legacy[#legacy + 1] = id end
 end
+if #legacy > 0 then
+  -- Queued before ids had to be Beds24's whole numbers: never sent to Beds24, and they
+  -- must not stall every claim. They end failed, in the history.
+  local jobs, records = {}, {}
+  for i, id in ipairs(legacy) do
+    jobs[i] = prefix .. 'job:' .. id
+    records[i] = cjson.encode({bookingId = id, outcome = 'final', attempts = 0,
+      error = 'not a Beds24 booking id (Beds24 ids are whole numbers)', finishedAt = now})
+  end
+  many({'DEL'}, jobs)
+  redis.call('HINCRBY', stats, 'failed', #legacy)
+  many({'LPUSH', failed}, records)
+  redis.call('LTRIM', failed, 0, failed_cap - 1)
+end
+if #valid == 0 then return {} end
+-- Claim numbers base+1 … base+n, reserved at once: as unique as one INCR each.
+local base = redis.call('INCRBY', prefix .. 'claimseq', #valid) - #valid
+local deadline = now + lease
+local leased = {}
+for _, id in ipairs(valid) do
+  leased[#leased + 1] = deadline
+  leased[#leased + 1] = id
+end
+many({'ZADD', active}, leased)
+local out = {}
+for i, id in ipairs(valid) do
+  local job = prefix .. 'job:' .. id
+  redis.call('HSET', job, 'state', 'active', 'startedAt', now, 'claim', base + i, 'rerun', 0, 'updatedAt', now)
+  local fields = redis.call('HMGET', job, 'attempts', 'action')
+  out[#out + 1] = id
+  out[#out + 1] = base + i
+  out[#out + 1] = fields[1] or '0'
+  out[#out + 1] = fields[2] or 'MODIFY'
+end
+-- Expires just after the batch's deadline: the worker it wakes takes back what is left.
+redis.call('SET', lease_timer(prefix, deadline), 1, 'PX', lease + 50)
 return out

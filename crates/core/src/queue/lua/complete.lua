@@ -1,31 +1,50 @@
 -- KEYS: due, active, stats, completed-history.
 -- ARGV: prefix, clock, completed_cap, then per job: id, claim, record_json, duration_bucket, duration_ms.
--- Settles a whole batch of successes in one round trip. Reply: per job, in order,
--- "completed" | "requeued" (a webhook came in meanwhile) | "stale" (lease lost).
+-- Settles a whole batch of successes in one round trip. A job is settled only while it
+-- is active (its lease score, read for the whole batch at once) under this claim, and
+-- only once. Per job it reads its hash (claim, rerun); the batch's leases, deletions,
+-- counters and history records each go in one command, the history newest first as
+-- if pushed one by one. Reply: per job, in order, "completed" | "requeued" (a webhook
+-- came in meanwhile) | "stale" (lease lost).
 local due, active, stats, completed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, now, cap = ARGV[1], clock(ARGV[2]), tonumber(ARGV[3])
-local out = {}
-for i = 4, #ARGV, 5 do
-  local id, claim = ARGV[i], ARGV[i + 1]
+local ids = {}
+for i = 4, #ARGV, 5 do ids[#ids + 1] = ARGV[i] end
+local leases = many({'ZMSCORE', active}, ids)
+local counts, settled, deadlines, requeued, ended, records = counters(), {}, {}, {}, {}, {}
+local done, out = {}, {}
+for k, id in ipairs(ids) do
+  local i = 4 + (k - 1) * 5
   local job = prefix .. 'job:' .. id
-  if redis.call('HGET', job, 'claim') ~= claim or not redis.call('ZSCORE', active, id) then
-    out[#out + 1] = 'stale'
+  local fields = leases[k] and not done[id] and redis.call('HMGET', job, 'claim', 'rerun')
+  if not fields or fields[1] ~= ARGV[i + 1] then
+    out[k] = 'stale'
   else
-    redis.call('ZREM', active, id)
-    redis.call('DEL', prefix .. 'timer:lease:' .. id)
-    redis.call('HINCRBY', stats, 'processed', 1)
-    redis.call('HINCRBY', stats, 'duration_bucket:' .. ARGV[i + 3], 1)
-    redis.call('HINCRBY', stats, 'duration_ms_sum', ARGV[i + 4])
-    redis.call('LPUSH', completed, ARGV[i + 2])
-    if redis.call('HGET', job, 'rerun') == '1' then
+    done[id] = true
+    settled[#settled + 1] = id
+    deadlines[#deadlines + 1] = leases[k]
+    records[#records + 1] = ARGV[i + 2]
+    counts.add('processed', 1)
+    counts.add('duration_bucket:' .. ARGV[i + 3], 1)
+    counts.add('duration_ms_sum', tonumber(ARGV[i + 4]))
+    if fields[2] == '1' then
       redis.call('HSET', job, 'state', 'waiting', 'attempts', 0, 'rerun', 0, 'dueAt', now, 'updatedAt', now)
-      redis.call('ZADD', due, now, id)
-      out[#out + 1] = 'requeued'
+      requeued[#requeued + 1] = now
+      requeued[#requeued + 1] = id
+      out[k] = 'requeued'
     else
-      redis.call('DEL', job)
-      out[#out + 1] = 'completed'
+      ended[#ended + 1] = job
+      out[k] = 'completed'
     end
   end
 end
-redis.call('LTRIM', completed, 0, cap - 1)
+many({'ZREM', active}, settled)
+many({'ZADD', due}, requeued)
+many({'DEL'}, ended)
+counts.write(stats)
+if #records > 0 then
+  many({'LPUSH', completed}, records)
+  redis.call('LTRIM', completed, 0, cap - 1)
+end
+drop_lease_timers(prefix, active, deadlines)
 return out

@@ -8,14 +8,14 @@ local out = {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local job = prefix .. 'job:' .. id
-  local state = redis.call('HGET', job, 'state')
-  local updated = tonumber(redis.call('HGET', job, 'updatedAt') or '')
+  local fields = redis.call('HMGET', job, 'state', 'updatedAt')
+  local state, updated = fields[1], tonumber(fields[2] or '')
   if (state == 'waiting' or state == 'delayed') and updated and updated <= listed_at
       and redis.call('ZSCORE', due, id) then
     redis.call('ZREM', due, id)
     redis.call('DEL', job, prefix .. 'timer:due:' .. id)
-    redis.call('HINCRBY', stats, 'satisfied', 1)
     out[#out + 1] = id
   end
 end
+if #out > 0 then redis.call('HINCRBY', stats, 'satisfied', #out) end
 return out
