@@ -126,7 +126,10 @@ pub async fn sync_batch(worker: &mut impl BatchAttempt, jobs: &[ClaimedJob]) {
     }
 }
 
-async fn recover(worker: &mut impl BatchAttempt, jobs: &[ClaimedJob], failure: ApiFailure) {
+/// Settle a batch whose request failed with `failure`, re-attempting its parts as
+/// [`BatchRecovery`] says. For a worker that made the batch's first attempt itself
+/// (the run loop, which fetches the next batch while storing this one).
+pub async fn recover(worker: &mut impl BatchAttempt, jobs: &[ClaimedJob], failure: ApiFailure) {
     match batch_recovery(&failure, jobs.len()) {
         BatchRecovery::FailAll => worker.fail(jobs, failure),
         BatchRecovery::EachAlone => {

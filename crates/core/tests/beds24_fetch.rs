@@ -3,7 +3,10 @@
 use std::time::{Duration, Instant};
 
 use beds24_sync_core::beds24::urls::ApiBase;
-use beds24_sync_core::beds24::{fetch_batch, ApiFailure, Endpoint, HttpError, HttpGet, Request};
+use beds24_sync_core::beds24::{
+    fetch_batch, finish_batch, start_batch, ApiFailure, Endpoint, HttpError, HttpGet, Request,
+};
+use beds24_sync_core::store::RedisExec;
 use beds24_sync_core::BookingId;
 use beds24_testkit::{Beds24Env, NativeHttp, TokenKind};
 use mock_beds24::{Endpoint as Mock, Fault, MockBeds24, Times};
@@ -86,6 +89,51 @@ fn pages_of_both_lists_are_in_flight_together() {
         elapsed < latency * 3 - Duration::from_millis(150),
         "took {elapsed:?}: bookings and messages went out one after the other"
     );
+}
+
+#[test]
+fn a_started_batch_is_answered_while_the_caller_does_other_work() {
+    let mut w = Beds24Env::start("b24-started", TokenKind::LongLife);
+    w.mock.booking_from_fixture(22, |_| {});
+    w.mock.set_properties(vec![]);
+    let latency = Duration::from_millis(500);
+    w.mock.set_latency(latency);
+    let began = Instant::now();
+    let started = start_batch(&mut w.client(), &ids(&["22"]));
+    assert!(began.elapsed() < latency, "start waited for the answer");
+    // The worker stores the previous batch meanwhile.
+    std::thread::sleep(latency);
+    w.redis.execute("PING", &[]).unwrap();
+    let data = finish_batch(&mut w.client(), started).unwrap();
+    let elapsed = began.elapsed();
+    assert_eq!(data.bookings.len(), 1);
+    assert!(data.messages.is_some());
+    // The other work and the first pages overlap, then properties: two latencies, not three.
+    assert!(
+        elapsed < latency * 3 - Duration::from_millis(150),
+        "took {elapsed:?}: the requests waited for finish to be sent"
+    );
+    assert_eq!(w.mock.calls(Mock::Bookings), 1);
+    assert_eq!(w.mock.calls(Mock::Messages), 1);
+}
+
+#[test]
+fn a_started_batch_whose_token_expired_refreshes_once_when_finished() {
+    let mut w = Beds24Env::start("b24-started-401", TokenKind::Refresh);
+    w.mock.booking_from_fixture(23, |_| {});
+    w.bookings(&ids(&["23"])).unwrap();
+    assert_eq!(w.mock.calls(Mock::Token), 1);
+
+    w.mock.expire_all_tokens();
+    let started = start_batch(&mut w.client(), &ids(&["23"]));
+    // Finished by another client, as the worker does after storing the batch before.
+    let data = finish_batch(&mut w.client(), started).unwrap();
+    assert_eq!(data.bookings.len(), 1);
+    assert!(data.messages.is_some());
+    assert_eq!(w.mock.calls(Mock::Token), 2, "one refresh for both lists");
+    assert_eq!(w.mock.calls(Mock::Bookings), 3, "first, rejected, retried");
+    assert_eq!(w.mock.calls(Mock::Messages), 2, "rejected, retried");
+    assert!(!w.exists(w.keys.beds24_auth_failed()));
 }
 
 #[test]

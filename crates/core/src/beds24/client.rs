@@ -1,8 +1,10 @@
 //! The Beds24 client: authenticated, counted GETs with credits and token state kept in Redis, paging.
 //!
-//! One [`Client`] lives for one batch. The token policy (long-life token, or a refreshed
-//! one shared through Redis) and the scope check are in `token.rs`, the batch fetch on
-//! top of this in `fetch.rs`.
+//! A [`Client`] lives for one batch, or for half of one: the worker sends a batch's
+//! first requests with one client and reads their answers with another, after storing
+//! the batch before. The token policy (long-life token, or a refreshed one shared
+//! through Redis) and the scope check are in `token.rs`, the batch fetch on top of
+//! this in `fetch.rs`.
 
 use std::time::Duration;
 
@@ -48,12 +50,26 @@ pub struct Client<'a, R: RedisExec, H: HttpGet> {
     pub(super) http: &'a mut H,
     /// The token this client uses, once known.
     pub(super) token: Option<String>,
-    /// Whether this client already cleared the auth-failed flag (one DEL per client).
+    /// Whether this client cleared the auth-failed flag since its last rejection (one
+    /// DEL per client, not one per call).
     auth_cleared: bool,
 }
 
 /// One list being paged: its endpoint and the URL of each page (1-based).
 pub type PagedList<'f> = (Endpoint, &'f dyn Fn(u32) -> Url);
+
+/// One page of several lists sent and not yet answered, with what the earlier pages
+/// returned. Owns no borrow of the client: Redis and Postgres stay free for other
+/// work while Beds24 answers.
+pub struct StartedLists<P> {
+    page: u32,
+    /// Each list still open: its index, the URL sent and the request in flight.
+    pending: Vec<(usize, Url, Result<P, HttpError>)>,
+    results: Vec<Result<Vec<Value>, ApiFailure>>,
+    /// A rejected token was already refreshed for these lists: one refresh for them
+    /// all, however many of their requests Beds24 rejects.
+    refreshed: bool,
+}
 
 impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
     /// A client for `config`'s account, keeping its shared state under `keys`.
@@ -120,35 +136,38 @@ impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
         &mut self,
         lists: &[PagedList<'_>],
     ) -> Vec<Result<Vec<Value>, ApiFailure>> {
-        let mut results: Vec<Result<Vec<Value>, ApiFailure>> = vec![Ok(Vec::new()); lists.len()];
-        let mut open: Vec<usize> = (0..lists.len()).collect();
-        // One refresh for the whole call, however many of its requests Beds24 rejects.
-        let mut refreshed = false;
-        for page in 1..=MAX_PAGES {
-            if open.is_empty() {
-                break;
-            }
-            let token = match self.token() {
-                Ok(token) => token,
-                Err(failure) => {
-                    for &i in &open {
-                        results[i] = Err(failure.clone());
-                    }
-                    break;
-                }
-            };
-            let mut pending = Vec::with_capacity(open.len());
-            for &i in &open {
-                let (endpoint, url_for_page) = lists[i];
-                self.count(endpoint);
-                let request = data_request(url_for_page(page), &token);
-                let started = self.http.start(&request, self.config.timeout);
-                pending.push((i, request.url, started));
-            }
+        let started = self.start_lists(lists);
+        self.finish_lists(started, lists)
+    }
+
+    /// Send the first page of each list and return without waiting for the answers,
+    /// so the caller can do other work (store the previous batch) while Beds24 answers.
+    /// A token that cannot be had fails every list here, before anything is sent.
+    pub fn start_lists(&mut self, lists: &[PagedList<'_>]) -> StartedLists<H::Pending> {
+        let results = vec![Ok(Vec::new()); lists.len()];
+        self.start_page(lists, 1, (0..lists.len()).collect(), results, false)
+    }
+
+    /// Wait for the lists [`Client::start_lists`] sent (`lists` must be the same) and
+    /// page on, the same page of each in flight at once. A client other than the one
+    /// that started them may finish them.
+    pub fn finish_lists(
+        &mut self,
+        started: StartedLists<H::Pending>,
+        lists: &[PagedList<'_>],
+    ) -> Vec<Result<Vec<Value>, ApiFailure>> {
+        let mut started = started;
+        loop {
+            let StartedLists {
+                page,
+                pending,
+                mut results,
+                mut refreshed,
+            } = started;
             let mut next = Vec::new();
-            for (i, url, started) in pending {
+            for (i, url, sent) in pending {
                 let endpoint = lists[i].0;
-                let answer = started.and_then(|p| self.http.finish(p));
+                let answer = sent.and_then(|p| self.http.finish(p));
                 let first = self.settle(endpoint, answer);
                 match (
                     self.retry_if_unauthorized(endpoint, &url, first, &mut refreshed),
@@ -164,17 +183,53 @@ impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
                     (Ok(_), Err(_)) => {}
                 }
             }
-            open = next;
+            if next.is_empty() || page >= MAX_PAGES {
+                return results;
+            }
+            started = self.start_page(lists, page + 1, next, results, refreshed);
         }
-        results
     }
 
-    /// One authenticated GET; a 401 with a refresh token configured refreshes once and retries.
+    /// Send page `page` of the `open` lists.
+    fn start_page(
+        &mut self,
+        lists: &[PagedList<'_>],
+        page: u32,
+        open: Vec<usize>,
+        mut results: Vec<Result<Vec<Value>, ApiFailure>>,
+        refreshed: bool,
+    ) -> StartedLists<H::Pending> {
+        let mut pending = Vec::with_capacity(open.len());
+        match self.token() {
+            Ok(token) => {
+                for i in open {
+                    let (endpoint, url_for_page) = lists[i];
+                    self.count(endpoint);
+                    let request = data_request(url_for_page(page), &token);
+                    let started = self.http.start(&request, self.config.timeout);
+                    pending.push((i, request.url, started));
+                }
+            }
+            Err(failure) => {
+                for i in open {
+                    results[i] = Err(failure.clone());
+                }
+            }
+        }
+        StartedLists {
+            page,
+            pending,
+            results,
+            refreshed,
+        }
+    }
+
     /// One page of a list endpoint (bulk runs page by page, storing each page before the next).
     pub fn get_page(&mut self, endpoint: Endpoint, url: &Url) -> Result<Envelope, ApiFailure> {
         self.get(endpoint, url)
     }
 
+    /// One authenticated GET; a 401 with a refresh token configured refreshes once and retries.
     fn get(&mut self, endpoint: Endpoint, url: &Url) -> Result<Envelope, ApiFailure> {
         let token = self.token()?;
         let first = self.send(endpoint, url, &token);
@@ -235,10 +290,12 @@ impl<'a, R: RedisExec, H: HttpGet> Client<'a, R, H> {
     }
 
     /// Readiness turns red while Beds24 rejects our token; the first accepted call of
-    /// each client clears it.
+    /// each client, and the first after a rejection (a batch whose two lists were both
+    /// rejected and retried), clears it.
     pub(super) fn record_auth(&mut self, result: &Result<Envelope, ApiFailure>) {
         match result {
             Err(ApiFailure::Unauthorized(message) | ApiFailure::Forbidden(message)) => {
+                self.auth_cleared = false;
                 let value = format!("{}: {message}", rfc3339(chrono::Utc::now()));
                 let _ = self.redis.execute(
                     "SET",

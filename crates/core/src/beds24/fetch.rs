@@ -1,12 +1,16 @@
 //! Fetching one batch from Beds24: bookings and messages (multi-id, paged, together), property names (cached).
+//!
+//! A fetch can be split in two ([`start_batch`], [`finish_batch`]) so the worker stores
+//! one batch while the next one's requests are in flight.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
 use url::Url;
 
-use super::client::{Client, PagedList};
+use super::client::{Client, PagedList, StartedLists};
 use super::http::HttpGet;
+use super::urls::ApiBase;
 use super::{ApiFailure, Endpoint};
 use crate::logging::{emit, Level};
 use crate::store::RedisExec;
@@ -38,6 +42,12 @@ impl BatchData {
     }
 }
 
+/// A batch's first bookings and messages pages, sent and not yet answered.
+pub struct StartedBatch<P> {
+    ids: Vec<BookingId>,
+    lists: StartedLists<P>,
+}
+
 /// Fetch the bookings `ids` with their messages (both lists paged, their pages in flight
 /// together) and the property names. A failed bookings call fails the batch; a failed
 /// messages call only leaves `messages` unknown, and failed property names leave them empty.
@@ -45,14 +55,34 @@ pub fn fetch_batch<R: RedisExec, H: HttpGet>(
     client: &mut Client<'_, R, H>,
     ids: &[BookingId],
 ) -> Result<BatchData, ApiFailure> {
+    let started = start_batch(client, ids);
+    finish_batch(client, started)
+}
+
+/// [`fetch_batch`]'s first half: send the first bookings and messages pages and return
+/// at once, so the worker can store the previous batch while Beds24 answers.
+pub fn start_batch<R: RedisExec, H: HttpGet>(
+    client: &mut Client<'_, R, H>,
+    ids: &[BookingId],
+) -> StartedBatch<H::Pending> {
     let api = client.api().clone();
-    let bookings_page = |page| api.bookings(ids, page);
-    let messages_page = |page| api.messages(ids, page);
-    let lists: [PagedList<'_>; 2] = [
-        (Endpoint::Bookings, &bookings_page),
-        (Endpoint::Messages, &messages_page),
-    ];
-    let mut results = client.get_all_concurrently(&lists).into_iter();
+    let lists = with_lists(&api, ids, |lists| client.start_lists(lists));
+    StartedBatch {
+        ids: ids.to_vec(),
+        lists,
+    }
+}
+
+/// [`fetch_batch`]'s second half: wait for the first pages, fetch the rest, then the
+/// property names.
+pub fn finish_batch<R: RedisExec, H: HttpGet>(
+    client: &mut Client<'_, R, H>,
+    started: StartedBatch<H::Pending>,
+) -> Result<BatchData, ApiFailure> {
+    let StartedBatch { ids, lists } = started;
+    let api = client.api().clone();
+    let results = with_lists(&api, &ids, |paged| client.finish_lists(lists, paged));
+    let mut results = results.into_iter();
     let bookings = results.next().unwrap_or(Ok(Vec::new()))?;
     // Messages are a side dish: a failed messages call must not fail the bookings.
     let messages = match results.next().unwrap_or(Ok(Vec::new())) {
@@ -74,6 +104,16 @@ pub fn fetch_batch<R: RedisExec, H: HttpGet>(
         messages,
         property_names: property_names(client),
     })
+}
+
+/// The two lists of a batch, bookings first: starting and finishing must page the same.
+fn with_lists<T>(api: &ApiBase, ids: &[BookingId], f: impl FnOnce(&[PagedList<'_>]) -> T) -> T {
+    let bookings_page = |page| api.bookings(ids, page);
+    let messages_page = |page| api.messages(ids, page);
+    f(&[
+        (Endpoint::Bookings, &bookings_page),
+        (Endpoint::Messages, &messages_page),
+    ])
 }
 
 /// Property names, cached in Redis for an hour.

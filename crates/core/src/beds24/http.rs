@@ -69,7 +69,10 @@ pub enum HttpError {
 
 /// Sends `GET` requests. [`HttpGet::start`] sends without waiting, so several requests
 /// can be in flight at once (a batch's bookings and messages pages go out together);
-/// [`HttpGet::finish`] waits for one answer and its whole body.
+/// [`HttpGet::finish`] waits for one answer and its whole body. A started request must
+/// progress while the caller blocks on something else (wasi-http's host does; the
+/// native test door runs it on a thread): the worker stores one batch in Postgres
+/// while the next batch's requests are answered.
 pub trait HttpGet {
     /// A request sent and not yet answered.
     type Pending;

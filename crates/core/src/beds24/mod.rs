@@ -10,9 +10,9 @@ pub mod scopes;
 mod token;
 pub mod urls;
 
-pub use client::{Client, ClientConfig};
+pub use client::{Client, ClientConfig, StartedLists};
 pub use credits::{Credits, CreditsBudget};
 pub use endpoint::Endpoint;
-pub use fetch::{fetch_batch, BatchData};
+pub use fetch::{fetch_batch, finish_batch, start_batch, BatchData, StartedBatch};
 pub use http::{Answer, HttpError, HttpGet, Request};
 pub use response::{classify, ApiFailure, Envelope};

@@ -1,8 +1,10 @@
 //! One worker invocation, free of Spin: claim due jobs in batches, fetch them from Beds24, store, settle.
 //!
-//! The worker component only opens the platform's doors (Redis, HTTP, Postgres, the
-//! key-value store) and calls [`run`]; everything it decides is here, tested natively.
+//! The worker component only opens the platform's doors (Redis, HTTP, Postgres) and
+//! calls [`run`]; everything it decides is here, tested natively. Batches overlap by
+//! one step: the next batch's Beds24 requests are in flight while one is stored.
 
+mod batch;
 pub mod drain;
 mod notify;
 mod outcome;
@@ -11,23 +13,19 @@ mod settle;
 
 use std::time::Duration;
 
-use serde_json::json;
-
 pub use notify::ensure_expiry_events;
 pub use outcome::{outcomes, Outcomes};
 pub use session::{PgSession, SqlConnect};
 
 use crate::beds24::client::{Client, ClientConfig};
-use crate::beds24::fetch::{fetch_batch, BatchData};
 use crate::beds24::http::HttpGet;
 use crate::beds24::ApiFailure;
 use crate::bulk::{run_slice, BulkConfig, SliceOutcome};
 use crate::keys::Keys;
-use crate::logging::{emit, now_ms, Level};
-use crate::queue::{ClaimOptions, ClaimedJob, Clock, Failure, Leave, Queue, RetrySchedule};
+use crate::logging::now_ms;
+use crate::queue::{Clock, Failure, Leave, Queue, RetrySchedule};
 use crate::store::{RedisExec, StoreError};
-use crate::sync::{job_failure, plan_batch, sync_batch, BatchAttempt};
-use crate::BookingId;
+use crate::sync::job_failure;
 
 /// Keep one invocation well inside a lease; leftover work gets a fresh wake-up.
 pub const INVOCATION_BUDGET_MS: i64 = 20_000;
@@ -117,17 +115,21 @@ where
     };
     let started = now_ms();
     let mut summary = RunSummary::default();
+    // A batch claimed while the previous one was stored: it is synced before the loop
+    // may end, whatever the budget says.
+    let mut next = None;
     loop {
-        let options = ClaimOptions {
-            clock: Clock::Redis,
-            lease_ms: config.lease_ms,
-            batch: config.batch,
-            max_tries: config.schedule.max_tries(),
+        let batch = match next.take() {
+            Some(batch) => Some(batch),
+            // Empty while paused or held (account unusable, credits spent): the hold's
+            // expiry wakes a worker when calls may go out again.
+            None => run.claim()?,
         };
-        // Empty while paused or held (account unusable, credits spent): the hold's
-        // expiry wakes a worker when calls may go out again.
-        let jobs = run.queue().claim(&options)?;
-        if jobs.is_empty() {
+        if let Some(batch) = batch {
+            summary.batches += 1;
+            summary.jobs += batch.jobs.len();
+            next = run.sync(batch, started + budget_ms).await?;
+        } else {
             // Webhook jobs are fresher: bulk pages only once the queue is drained (and not
             // while it is held), and after each slice the queue is claimed again.
             let outcome = run.bulk_slice()?;
@@ -154,12 +156,8 @@ where
                     return Ok(summary);
                 }
             }
-        } else {
-            summary.batches += 1;
-            summary.jobs += jobs.len();
-            sync_batch(&mut run, &jobs).await;
         }
-        if now_ms() - started > budget_ms {
+        if next.is_none() && now_ms() - started > budget_ms {
             run.queue().publish_wakeup()?;
             if let Some(owner) = drain {
                 run.queue().leave_drain(Clock::Redis, owner, true, 0)?;
@@ -177,26 +175,6 @@ struct Run<'a, 'p, R, H, C: SqlConnect> {
     platform: Platform<'p, R, H, C>,
     /// The token's scopes were checked (or known good) during this invocation.
     scopes_checked: bool,
-}
-
-impl<R: RedisExec, H: HttpGet, C: SqlConnect> BatchAttempt for Run<'_, '_, R, H, C> {
-    /// Fetch, map, upsert and settle one group of claimed jobs; a failed Beds24 request
-    /// settles nothing and is handed back for batch recovery to decide.
-    async fn attempt(&mut self, jobs: &[ClaimedJob]) -> Result<(), ApiFailure> {
-        let started = now_ms();
-        let data = self.fetch(jobs)?;
-        self.renew_leases_if_slow(jobs, started);
-        self.store_and_settle(jobs, &data, started);
-        Ok(())
-    }
-
-    fn fail(&mut self, jobs: &[ClaimedJob], failure: ApiFailure) {
-        let failure = self.queue_failure(failure);
-        let schedule = &self.config.schedule;
-        let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
-        settle::hold_for(&mut queue, &failure);
-        settle::settle_failures(&mut queue, schedule, jobs, &failure, now_ms());
-    }
 }
 
 impl<R: RedisExec, H: HttpGet, C: SqlConnect> Run<'_, '_, R, H, C> {
@@ -224,23 +202,6 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Run<'_, '_, R, H, C> {
         )
     }
 
-    fn fetch(&mut self, jobs: &[ClaimedJob]) -> Result<BatchData, ApiFailure> {
-        let check_scopes = !self.scopes_checked;
-        let mut client = self.client();
-        if let Some(until) = client.credits_wait_until() {
-            return Err(ApiFailure::RateLimited(
-                "Beds24 credit budget spent".into(),
-                Some(((until - now_ms()).max(0) / 1000) as u64 + 1),
-            ));
-        }
-        if check_scopes {
-            client.check_scopes()?;
-        }
-        self.scopes_checked = true;
-        let ids: Vec<BookingId> = jobs.iter().map(|j| j.booking_id.clone()).collect();
-        fetch_batch(&mut self.client(), &ids)
-    }
-
     /// The queue failure for a failed request; only a rate limit waits for the shared window.
     fn queue_failure(&mut self, failure: ApiFailure) -> Failure {
         let window = match failure {
@@ -251,50 +212,5 @@ impl<R: RedisExec, H: HttpGet, C: SqlConnect> Run<'_, '_, R, H, C> {
             _ => None,
         };
         job_failure(failure, window)
-    }
-
-    /// A fetch that took a good part of the lease renews it before storing, so the
-    /// batch is not taken over (and its tries used) while its rows are being written.
-    fn renew_leases_if_slow(&mut self, jobs: &[ClaimedJob], started: i64) {
-        if now_ms() - started < self.config.lease_ms / 4 {
-            return;
-        }
-        let lease_ms = self.config.lease_ms;
-        if let Err(e) = self.queue().extend_leases(jobs, Clock::Redis, lease_ms) {
-            emit(
-                Level::Warn,
-                "could not renew leases",
-                &[("error", json!(e.to_string()))],
-            );
-        }
-    }
-
-    /// Map what one batch fetched, upsert the rows and settle every job.
-    fn store_and_settle(&mut self, jobs: &[ClaimedJob], data: &BatchData, started: i64) {
-        let fetched_at = now_ms();
-        let plan = plan_batch(jobs, &data.as_input(), chrono::Utc::now());
-        outcome::log_anomalies(&plan);
-        let (rows, missing) = outcome::rows_and_missing(&plan);
-        let stored = self.platform.pg.store(&rows, &missing);
-        let stored_at = now_ms();
-        let Outcomes { synced, failed } = outcomes(plan, &stored);
-        let schedule = &self.config.schedule;
-        let mut queue = Queue::with_keys(&mut *self.platform.redis, self.keys.clone());
-        for (failure, jobs) in &failed {
-            settle::settle_failures(&mut queue, schedule, jobs, failure, started);
-        }
-        settle::settle_successes(&mut queue, &synced, started);
-        // Where a batch's time goes, for operators tuning batch_size or chasing a slow phase.
-        emit(
-            Level::Info,
-            "batch done",
-            &[
-                ("jobs", json!(jobs.len())),
-                ("synced", json!(synced.len())),
-                ("fetchMs", json!(fetched_at - started)),
-                ("storeMs", json!(stored_at - fetched_at)),
-                ("settleMs", json!(now_ms() - stored_at)),
-            ],
-        );
     }
 }
