@@ -8,7 +8,8 @@ use beds24_sync_core::keys::Keys;
 use beds24_sync_core::queue::{Queue, QueueStats};
 use mock_beds24::{CreditsConfig, MockBeds24, MockConfig};
 
-use crate::host::{repo_root, Host, HostSetup};
+use crate::cpu;
+use crate::host::{repo_root, Host, HostSetup, Runtime};
 use crate::load::{self, Load, Outcome, WebhookBody};
 use crate::options::Options;
 use beds24_testkit::{Database, NativeRedis, RedisServer};
@@ -21,12 +22,20 @@ pub fn bench_manifest(spin_toml: &str) -> String {
     format!("{}\n{NOOP_ROUTE}", spin_toml.trim_end())
 }
 
-/// Write the bench manifest into `dir`; the host loads sources by file name from `--wasm-dir`.
-pub fn write_bench_manifest(dir: &Path) -> Result<PathBuf> {
+/// Make `dir` an app directory: the bench manifest as `spin.toml`, and
+/// `target/wasm32-wasip2/release` (where its sources point) linked to the built components,
+/// which may live in a target dir outside the checkout.
+pub fn write_app_dir(dir: &Path, wasm_dir: &Path) -> Result<PathBuf> {
     let spin_toml =
         std::fs::read_to_string(repo_root().join("spin.toml")).context("reading spin.toml")?;
-    let path = dir.join("spin.bench.toml");
+    let path = dir.join("spin.toml");
     std::fs::write(&path, bench_manifest(&spin_toml))?;
+    let target = dir.join("target/wasm32-wasip2");
+    std::fs::create_dir_all(&target)?;
+    let wasm_dir = wasm_dir
+        .canonicalize()
+        .unwrap_or_else(|_| wasm_dir.to_owned());
+    std::os::unix::fs::symlink(wasm_dir, target.join("release"))?;
     Ok(path)
 }
 
@@ -38,12 +47,13 @@ pub struct App {
     pub redis: RedisServer,
     rt: tokio::runtime::Runtime,
     pub body: WebhookBody,
+    pub runtime: Runtime,
     next_id: u64,
-    _manifest_dir: tempfile::TempDir,
+    _app_dir: tempfile::TempDir,
 }
 
 impl App {
-    pub fn start(options: &Options) -> Result<App> {
+    pub fn start(options: &Options, runtime: Runtime) -> Result<App> {
         // AOF on like production (`scripts/run`), with its default fsync policy (testkit's
         // servers fsync every write, which the durability tests need and production does not do).
         let redis = RedisServer::start_with(true)?;
@@ -62,11 +72,11 @@ impl App {
             budget: 1e9,
             ..CreditsConfig::default()
         });
-        let manifest_dir = tempfile::tempdir()?;
-        let manifest = write_bench_manifest(manifest_dir.path())?;
+        let app_dir = tempfile::tempdir()?;
+        write_app_dir(app_dir.path(), &options.wasm_dir)?;
         let host = Host::start(&HostSetup {
-            binary: &options.host_bin,
-            manifest: &manifest,
+            runtime: &runtime,
+            app_dir: app_dir.path(),
             wasm_dir: &options.wasm_dir,
             redis: &redis,
             database_url: db.url(),
@@ -85,8 +95,9 @@ impl App {
             redis,
             rt,
             body: WebhookBody::new(),
+            runtime,
             next_id: 1_000_000,
-            _manifest_dir: manifest_dir,
+            _app_dir: app_dir,
         })
     }
 
@@ -155,6 +166,11 @@ impl App {
         Ok(())
     }
 
+    /// Keys of the queue's database.
+    pub fn queue_keys(&self) -> Result<u64> {
+        Ok(redis::cmd("DBSIZE").query(&mut self.redis.connection(0)?)?)
+    }
+
     /// Empty the app's Redis.
     pub fn flush_redis(&self) -> Result<()> {
         redis::cmd("FLUSHALL").exec(&mut self.redis.connection(0)?)?;
@@ -190,6 +206,19 @@ impl App {
     /// Let the host finish leftover work (wake-up backlog) before measuring.
     pub fn settle(&self) {
         self.host.wait_quiet(Duration::from_secs(120));
+    }
+
+    /// Every CPU counter a measurement reports, read now.
+    pub fn cpu_reading(&self) -> Result<cpu::Reading> {
+        let (machine_busy, machine_total) = cpu::machine_ticks();
+        Ok(cpu::Reading {
+            http: self.host.http.cpu_ticks(),
+            worker: self.host.worker.cpu_ticks(),
+            own: cpu::own_ticks(),
+            redis_s: cpu::redis_seconds(&mut self.redis.connection(0)?)?,
+            machine_busy,
+            machine_total,
+        })
     }
 }
 

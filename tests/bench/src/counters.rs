@@ -58,10 +58,15 @@ impl RedisCounters {
         }
     }
 
+    /// Commands in all, those the scripts ran included.
+    pub fn total(&self) -> u64 {
+        self.commands.values().sum()
+    }
+
     /// "per webhook: 2.00 Redis connections, 2.00 script calls (EVAL), 16.00 commands in all …".
     pub fn per(&self, n: u64, unit: &str) -> String {
         let n = n.max(1) as f64;
-        let total: u64 = self.commands.values().sum();
+        let total = self.total();
         let mut by_count: Vec<(&String, &u64)> = self.commands.iter().collect();
         by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let parts: Vec<String> = by_count
@@ -69,12 +74,15 @@ impl RedisCounters {
             .take(8)
             .map(|(name, calls)| format!("{name} {:.2}", **calls as f64 / n))
             .collect();
-        let evals = self.commands.get("eval").copied().unwrap_or(0);
+        let scripts = ["eval", "evalsha"]
+            .iter()
+            .filter_map(|name| self.commands.get(*name))
+            .sum::<u64>();
         format!(
-            "per {unit}: {:.2} Redis connections, {:.2} script calls (EVAL), {:.2} commands in all \
-             counting those the scripts run (most frequent: {})",
+            "per {unit}: {:.2} Redis connections, {:.2} script calls (EVAL/EVALSHA), {:.2} commands \
+             in all counting those the scripts run (most frequent: {})",
             self.connections as f64 / n,
-            evals as f64 / n,
+            scripts as f64 / n,
             total as f64 / n,
             parts.join(", ")
         )

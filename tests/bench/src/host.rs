@@ -1,9 +1,10 @@
-//! The test host process (`spin-test-host`, the `spin up` stand-in): start, log tail, CPU quiet, peak RSS.
+//! The processes serving the app: the test host or a real `spin`, in the production shape (HTTP process + worker process).
 //!
 //! Redis servers, databases and the native store adapters come from `beds24-testkit`.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,16 +13,58 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use beds24_testkit::RedisServer;
 
+use crate::cpu;
+
 /// Token the bench sends with every webhook (the app is configured to require it).
 pub const WEBHOOK_TOKEN: &str = "bench-webhook-token";
 const ADMIN_TOKEN: &str = "bench-admin-token";
-/// Host log lines kept for error messages (the host logs every job: keep memory bounded).
+/// Log lines kept for error messages (the app logs every job: keep memory bounded).
 const LOG_TAIL: usize = 200;
+/// The HTTP process serves these (the bench manifest adds `noop`), as `scripts/run` does.
+const HTTP_COMPONENTS: [&str; 3] = ["webhook", "admin", "noop"];
+const WORKER_COMPONENTS: [&str; 1] = ["worker"];
 
-/// Where the test host finds things, and what it talks to.
+/// What serves the components.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// `spin-test-host` (wasmtime), CI's stand-in for Spin.
+    TestHost(PathBuf),
+    /// A real Spin CLI (`spin up`).
+    Spin(PathBuf),
+}
+
+impl Runtime {
+    /// Row-key prefix: test-host rows keep the plain keys, Spin rows start with `spin.`.
+    pub fn key_prefix(&self) -> &'static str {
+        match self {
+            Runtime::TestHost(_) => "",
+            Runtime::Spin(_) => "spin.",
+        }
+    }
+
+    /// "test host" or "Spin 4.0.2", for the table.
+    pub fn label(&self) -> String {
+        match self {
+            Runtime::TestHost(_) => "test host".into(),
+            Runtime::Spin(bin) => spin_version(bin).unwrap_or_else(|| "Spin".into()),
+        }
+    }
+}
+
+/// `spin --version` → "Spin 4.0.2".
+pub fn spin_version(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().nth(1)?;
+    Some(format!("Spin {version}"))
+}
+
+/// Where the processes find things, and what they talk to.
 pub struct HostSetup<'a> {
-    pub binary: &'a Path,
-    pub manifest: &'a Path,
+    pub runtime: &'a Runtime,
+    /// A directory holding `spin.toml` (the bench manifest) with
+    /// `target/wasm32-wasip2/release` pointing at the built components.
+    pub app_dir: &'a Path,
     pub wasm_dir: &'a Path,
     pub redis: &'a RedisServer,
     pub database_url: String,
@@ -30,25 +73,144 @@ pub struct HostSetup<'a> {
     pub beds24_token: String,
 }
 
-/// One running `spin-test-host` (the `spin up` stand-in) and the tail of its output.
+/// The app as deployed: an HTTP process and a worker process of the same manifest.
 pub struct Host {
     pub base: String,
+    pub http: Process,
+    pub worker: Process,
+}
+
+impl Host {
+    pub fn start(setup: &HostSetup<'_>) -> Result<Host> {
+        let http = Process::start(setup, "http", &HTTP_COMPONENTS)?;
+        let worker = Process::start(setup, "worker", &WORKER_COMPONENTS)?;
+        wait_subscribed(setup.redis)?;
+        Ok(Host {
+            base: http
+                .base
+                .clone()
+                .context("the HTTP process named no address")?,
+            http,
+            worker,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The worker's batch timings logged since the last call.
+    pub fn take_batches(&self) -> Vec<BatchTimes> {
+        std::mem::take(
+            &mut *self
+                .worker
+                .batches
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
+    /// Fails when either process has exited (the worker exits when its Redis connection drops).
+    pub fn check_alive(&mut self) -> Result<()> {
+        self.http.check_alive()?;
+        self.worker.check_alive()
+    }
+
+    /// Wait until both processes have used under 10 % of a core for two 200 ms windows in a
+    /// row, so that leftover work does not leak into the next measurement.
+    pub fn wait_quiet(&self, timeout: Duration) {
+        let start = Instant::now();
+        let mut quiet = 0;
+        let ticks = || self.http.cpu_ticks() + self.worker.cpu_ticks();
+        let mut last = ticks();
+        while quiet < 2 && start.elapsed() < timeout {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = ticks();
+            quiet = if now.saturating_sub(last) <= 2 {
+                quiet + 1
+            } else {
+                0
+            };
+            last = now;
+        }
+    }
+}
+
+/// The worker process subscribes after it starts: wait until Redis counts its subscriber.
+fn wait_subscribed(redis: &RedisServer) -> Result<()> {
+    let mut conn = redis.connection(0)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reply: Vec<redis::Value> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("beds24-sync")
+            .query(&mut conn)?;
+        if matches!(reply.get(1), Some(redis::Value::Int(n)) if *n > 0) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the worker process did not subscribe to beds24-sync within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One `spin up` / `spin-test-host` process (with its children) and the tail of its output.
+pub struct Process {
+    pub role: &'static str,
+    /// `http://127.0.0.1:port` of an HTTP process.
+    pub base: Option<String>,
     child: Child,
     tail: Arc<Mutex<VecDeque<String>>>,
     batches: Arc<Mutex<Vec<BatchTimes>>>,
 }
 
-impl Host {
-    /// Start it with every variable `tests/host/tests/e2e/harness.rs` sets, and wait until it listens.
-    pub fn start(setup: &HostSetup<'_>) -> Result<Host> {
-        let mut child = Command::new(setup.binary)
-            .arg("--manifest")
-            .arg(setup.manifest)
-            .arg("--wasm-dir")
-            .arg(setup.wasm_dir)
-            .args(["--listen", "127.0.0.1:0"])
+impl Process {
+    fn command(setup: &HostSetup<'_>, components: &[&str]) -> Command {
+        let manifest = setup.app_dir.join("spin.toml");
+        let mut command = match setup.runtime {
+            Runtime::TestHost(bin) => {
+                let mut command = Command::new(bin);
+                command
+                    .arg("--manifest")
+                    .arg(&manifest)
+                    .arg("--wasm-dir")
+                    .arg(setup.wasm_dir)
+                    .args(["--listen", "127.0.0.1:0"]);
+                command
+            }
+            Runtime::Spin(bin) => {
+                let mut command = Command::new(bin);
+                command.arg("up").arg("--from").arg(&manifest);
+                // `spin up` hands its options to every trigger, and the Redis trigger refuses
+                // `--listen`: the HTTP trigger reads its address from this variable too.
+                command.env(
+                    "SPIN_HTTP_LISTEN_ADDR",
+                    format!("127.0.0.1:{}", beds24_testkit::free_port()),
+                );
+                command
+            }
+        };
+        for id in components {
+            command.args(["--component-id", id]);
+        }
+        command
+    }
+
+    /// Start one process serving `components`, with every variable the end-to-end tests set,
+    /// and wait until an HTTP process listens.
+    fn start(setup: &HostSetup<'_>, role: &'static str, components: &[&str]) -> Result<Process> {
+        let mut command = Self::command(setup, components);
+        // `spin up` runs its triggers as child processes: a group of their own lets the CPU
+        // accounting find them and the drop end them.
+        command.process_group(0);
+        let mut child = command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "HOME",
+                std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()),
+            )
             .env(
                 "SPIN_VARIABLE_DATABASE_URL",
                 format!("{}?sslmode=disable", setup.database_url),
@@ -71,29 +233,30 @@ impl Host {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot start the test host {}", setup.binary.display()))?;
+            .with_context(|| format!("cannot start the {role} process ({:?})", setup.runtime))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let batches = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().context("host stdout")?;
-        let stderr = child.stderr.take().context("host stderr")?;
-        // Keep draining both pipes for the whole run: a full pipe would stall the host.
-        for (stream, tx) in [
-            (Box::new(stdout) as Box<dyn std::io::Read + Send>, Some(tx)),
-            (Box::new(stderr), None),
+        let stdout = child.stdout.take().context("stdout")?;
+        let stderr = child.stderr.take().context("stderr")?;
+        // Keep draining both pipes for the whole run: a full pipe would stall the process.
+        for stream in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
         ] {
-            let tail = Arc::clone(&tail);
-            let batches = Arc::clone(&batches);
+            let (tail, batches, tx) = (Arc::clone(&tail), Arc::clone(&batches), tx.clone());
             std::thread::spawn(move || {
                 let echo = std::env::var_os("BENCH_ECHO").is_some();
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if let (Some(tx), Some(url)) =
-                        (&tx, line.strip_prefix("spin-test-host: listening on "))
-                    {
-                        let _ = tx.send(url.trim().to_owned());
+                    // The test host's ready line, or Spin's "Serving http://…".
+                    let ready = line
+                        .strip_prefix("spin-test-host: listening on ")
+                        .or_else(|| line.trim().strip_prefix("Serving "));
+                    if let Some(url) = ready {
+                        let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
                     }
                     if echo {
-                        eprintln!("{line}");
+                        eprintln!("[{role}] {line}");
                     }
                     if let Some(times) = BatchTimes::parse(&line) {
                         batches
@@ -109,33 +272,26 @@ impl Host {
                 }
             });
         }
-        let mut host = Host {
-            base: String::new(),
+        let mut process = Process {
+            role,
+            base: None,
             child,
             tail,
             batches,
         };
-        match rx.recv_timeout(Duration::from_secs(180)) {
-            Ok(base) => host.base = base,
-            Err(_) => bail!(
-                "the test host did not start; its output:\n{}",
-                host.log_tail()
-            ),
+        // A worker-only Spin prints no address; the caller waits for its subscription.
+        let serves_http = components.iter().any(|c| HTTP_COMPONENTS.contains(c));
+        if serves_http || matches!(setup.runtime, Runtime::TestHost(_)) {
+            match rx.recv_timeout(Duration::from_secs(180)) {
+                Ok(base) => process.base = Some(base),
+                Err(_) => bail!(
+                    "the {role} process did not start; its output:\n{}",
+                    process.log_tail()
+                ),
+            }
         }
-        Ok(host)
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// The worker's batch timings logged since the last call.
-    pub fn take_batches(&self) -> Vec<BatchTimes> {
-        std::mem::take(&mut *self.batches.lock().unwrap_or_else(|e| e.into_inner()))
+        process.check_alive()?;
+        Ok(process)
     }
 
     pub fn log_tail(&self) -> String {
@@ -148,58 +304,34 @@ impl Host {
             .join("\n")
     }
 
-    /// Fails when the host has exited (it exits when its Redis connection drops).
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
             bail!(
-                "the test host exited ({status}); its output:\n{}",
+                "the {} process exited ({status}); its output:\n{}",
+                self.role,
                 self.log_tail()
             );
         }
         Ok(())
     }
 
-    /// CPU time (user + system) the host has used, in clock ticks.
-    fn cpu_ticks(&self) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    /// CPU time (user + system) of the process and its children, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        cpu::group_ticks(self.child.id())
     }
 
-    /// Wait until the host has used under 10 % of a core for two 200 ms windows in a row, so that
-    /// leftover work (the worker's backlog of wake-up messages) does not leak into the next measurement.
-    pub fn wait_quiet(&self, timeout: Duration) {
-        let start = Instant::now();
-        let mut quiet = 0;
-        let mut last = self.cpu_ticks();
-        while quiet < 2 && start.elapsed() < timeout {
-            std::thread::sleep(Duration::from_millis(200));
-            let now = self.cpu_ticks();
-            quiet = match (last, now) {
-                (Some(a), Some(b)) if b.saturating_sub(a) <= 2 => quiet + 1,
-                _ => 0,
-            };
-            last = now;
-        }
-    }
-
-    /// `VmHWM` (peak resident set) of the host, in KiB.
+    /// Largest `VmHWM` (peak resident set) among the process and its children, in KiB.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
+        cpu::group_peak_rss_kib(self.child.id())
     }
 }
 
-impl Drop for Host {
+impl Drop for Process {
     fn drop(&mut self) {
+        // The whole group: `spin up`'s trigger processes too.
+        let _ = Command::new("kill")
+            .args(["-9", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -215,7 +347,10 @@ pub fn repo_root() -> PathBuf {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BatchTimes {
     pub jobs: u64,
+    /// Fetch time not hidden behind the previous batch's store.
     pub fetch_ms: f64,
+    /// How long this batch's requests were in flight behind the previous store.
+    pub overlap_ms: f64,
     pub store_ms: f64,
     pub settle_ms: f64,
 }
@@ -230,6 +365,7 @@ impl BatchTimes {
         Some(BatchTimes {
             jobs: value["jobs"].as_u64()?,
             fetch_ms: value["fetchMs"].as_f64()?,
+            overlap_ms: value["overlapMs"].as_f64().unwrap_or(0.0),
             store_ms: value["storeMs"].as_f64()?,
             settle_ms: value["settleMs"].as_f64()?,
         })
@@ -242,12 +378,13 @@ mod tests {
 
     #[test]
     fn reads_the_workers_batch_line() {
-        let line = r#"[worker] {"fetchMs":12,"jobs":50,"level":"info","msg":"batch done","settleMs":5,"storeMs":13,"synced":50,"timestamp":"2026-11-26T04:20:00.000Z"}"#;
+        let line = r#"[worker] {"fetchMs":12,"jobs":50,"level":"info","msg":"batch done","overlapMs":9,"settleMs":5,"storeMs":13,"synced":50,"timestamp":"2026-11-26T04:20:00.000Z"}"#;
         assert_eq!(
             BatchTimes::parse(line),
             Some(BatchTimes {
                 jobs: 50,
                 fetch_ms: 12.0,
+                overlap_ms: 9.0,
                 store_ms: 13.0,
                 settle_ms: 5.0
             })

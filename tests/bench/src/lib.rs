@@ -1,15 +1,18 @@
 //! beds24-bench: the benchmark command of beds24-sync (`scripts/bench`), writing its table to BENCHMARKS.md.
 //!
-//! Runs the real components on the test host with a private Redis, a fresh Postgres database
-//! and the mock Beds24, and measures: webhook acknowledgement next to a no-op component (1),
-//! end-to-end sync next to Postgres's own upsert rate (2), Beds24 calls per booking (3) and
-//! memory (4), the backfill's calls per booking and rows per second (5). Every target is a
-//! ratio or a bound measured in the same run.
+//! Runs the real components in the production shape (an HTTP process and a worker process)
+//! with a private Redis (AOF, fsync every second), a fresh Postgres database and the mock
+//! Beds24, on the test host and, with `--spin`, under a real Spin as well. It measures webhook
+//! acknowledgement next to a no-op component served by the same process (1), first webhook →
+//! last row next to Postgres's own batched-upsert rate (2), what each webhook and booking costs
+//! in CPU and Redis commands, Beds24 calls per booking (3), memory (4) and the backfill (5).
+//! Every target is a ratio or a bound measured in the same run.
 
 pub mod ack;
 pub mod app;
 pub mod backfill;
 pub mod counters;
+pub mod cpu;
 pub mod economy;
 pub mod host;
 pub mod load;
@@ -22,6 +25,7 @@ pub mod sync;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use host::Runtime;
 
 pub use options::{Mode, Options};
 pub use report::{expected_keys, Row, Status};
@@ -42,20 +46,33 @@ pub fn run(options: &Options) -> Result<Summary> {
     let (mut rows, mut details) = (Vec::new(), Vec::new());
 
     eprintln!(
+        "bench: 2. Postgres reference ({} rows in batches of 50)",
+        sizes.postgres_rows
+    );
+    let postgres_rate = sync::postgres_limit(sizes.postgres_rows)?;
+
+    eprintln!(
         "bench: starting Redis, Postgres database, mock Beds24 and the test host ({})",
         options.host_bin.display()
     );
-    let mut app = app::App::start(options)?;
-    ack::run(&mut app, &sizes, &mut rows, &mut details)?;
-    let app_memory = sync::run(&mut app, &sizes, &mut rows, &mut details)?;
+    let mut app = app::App::start(options, Runtime::TestHost(options.host_bin.clone()))?;
+    let snapshots = ack::run(&mut app, &sizes, postgres_rate, &mut rows, &mut details)?;
+    let app_memory = sync::run(&mut app, &sizes, &snapshots, &mut rows, &mut details)?;
     economy::run(&mut app, &sizes, &mut rows, &mut details)?;
     backfill::run(&mut app, &sizes, &mut rows, &mut details)?;
     app.host.check_alive()?;
-    let peak = app.host.peak_rss_kib();
+    let peaks = [app.host.http.peak_rss_kib(), app.host.worker.peak_rss_kib()];
     drop(app);
 
+    if let Some(spin) = &options.spin {
+        eprintln!("bench: starting the same app under {}", spin.display());
+        let mut app = app::App::start(options, Runtime::Spin(spin.clone()))?;
+        ack::run(&mut app, &sizes, postgres_rate, &mut rows, &mut details)?;
+        app.host.check_alive()?;
+    }
+
     memory::queue_row(sizes.memory_jobs, &mut rows)?;
-    memory::host_row(peak, &mut rows);
+    memory::host_row(peaks, &mut rows);
     memory::app_row(&app_memory, &mut rows);
 
     details.push(format!(

@@ -196,12 +196,17 @@ pub fn queue_row(jobs: u64, rows: &mut Vec<Row>) -> Result<()> {
     Ok(())
 }
 
-/// Row 4b: peak RSS of the test host after every run above.
-pub fn host_row(peak_kib: Option<u64>, rows: &mut Vec<Row>) {
+/// Row 4b: peak RSS of the test host's HTTP and worker processes after every run above.
+pub fn host_row(peaks_kib: [Option<u64>; 2], rows: &mut Vec<Row>) {
+    let show = |peak: Option<u64>| peak.map_or("unavailable".into(), |k| mib(k * 1024));
     rows.push(Row {
         key: "4b.host.rss".into(),
-        what: "Peak RSS of the test host (`VmHWM`) after benchmarks 1–3".into(),
-        measured: peak_kib.map_or("unavailable".into(), |k| mib(k * 1024)),
+        what: "Peak RSS of the test host processes (`VmHWM`) after benchmarks 1–3 and 5".into(),
+        measured: format!(
+            "HTTP process {}, worker process {}",
+            show(peaks_kib[0]),
+            show(peaks_kib[1])
+        ),
         reference: "–".into(),
         ratio: "–".into(),
         target: "– (no target)".into(),
@@ -220,7 +225,7 @@ pub fn app_row(memory: &AppMemory, rows: &mut Vec<Row>) {
     rows.push(Row {
         key: "4c.redis.e2e".into(),
         what: format!(
-            "App Redis `used_memory` over the 200 ms end-to-end run ({second_n} bookings), after the {first_n}-booking 0 ms run"
+            "App Redis `used_memory` over the 200 ms end-to-end run ({second_n} bookings), after the production runs ({first_n} bookings)"
         ),
         measured: format!(
             "{} → {} → {}: {:+.0} B per booking over the first run (one-time growth), {:+.1} B per booking over the second; \

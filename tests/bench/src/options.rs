@@ -1,7 +1,6 @@
 //! Command-line options of the bench and the sizes of each mode (full or smoke).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -19,13 +18,14 @@ pub enum Mode {
 /// Sizes of one mode.
 #[derive(Clone, Debug)]
 pub struct Sizes {
-    /// Concurrency levels of the acknowledgement benchmark.
+    /// Keep-alive connections of the acknowledgement and end-to-end runs.
     pub concurrency: Vec<usize>,
-    /// Measured time per level and target (after `ack_warmup`).
-    pub ack_duration: Duration,
-    pub ack_warmup: Duration,
-    /// Bookings of the end-to-end sync at 0 ms and at 200 ms mock latency.
-    pub sync_n_fast: u64,
+    /// Distinct webhooks per measured run, and per warm-up before it.
+    pub ack_requests: u64,
+    pub ack_warmup: u64,
+    /// Rows of the Postgres reference (batched upserts over one native connection).
+    pub postgres_rows: u64,
+    /// Bookings of the end-to-end sync at 200 ms mock latency.
     pub sync_n_slow: u64,
     /// Distinct bookings arriving together (economy, case b).
     pub economy_n: u64,
@@ -39,10 +39,10 @@ impl Mode {
     pub fn sizes(self) -> Sizes {
         match self {
             Mode::Full => Sizes {
-                concurrency: vec![1, 8, 32],
-                ack_duration: Duration::from_secs(6),
-                ack_warmup: Duration::from_secs(1),
-                sync_n_fast: 10_000,
+                concurrency: vec![32, 64],
+                ack_requests: 20_000,
+                ack_warmup: 2_000,
+                postgres_rows: 10_000,
                 sync_n_slow: 3_000,
                 economy_n: 1_000,
                 memory_jobs: 100_000,
@@ -50,9 +50,9 @@ impl Mode {
             },
             Mode::Smoke => Sizes {
                 concurrency: vec![8],
-                ack_duration: Duration::from_millis(400),
-                ack_warmup: Duration::from_millis(100),
-                sync_n_fast: 100,
+                ack_requests: 300,
+                ack_warmup: 50,
+                postgres_rows: 100,
                 sync_n_slow: 50,
                 economy_n: 100,
                 memory_jobs: 2_000,
@@ -77,12 +77,16 @@ pub struct Options {
     pub out: PathBuf,
     pub wasm_dir: PathBuf,
     pub host_bin: PathBuf,
+    /// A real `spin` to run benchmarks 1-2 under as well (`--spin`: the one on PATH).
+    pub spin: Option<PathBuf>,
     /// The command line recorded in the report.
     pub command: String,
 }
 
-const USAGE: &str = "usage: beds24-bench [--smoke] [--out FILE] [--wasm-dir DIR] [--host-bin FILE]
+const USAGE: &str = "usage: beds24-bench [--smoke] [--spin | --spin-bin FILE] [--out FILE] [--wasm-dir DIR] [--host-bin FILE]
   --smoke        tiny run, one concurrency; writes to a temporary file unless --out is given
+  --spin         also run benchmarks 1-2 under the `spin` on PATH (Spin 3.4+ / 4.x CLI)
+  --spin-bin F   the same with this spin binary
   --out FILE     where to write the table (default BENCHMARKS.md at the repository root)
   --wasm-dir DIR built components (default $SPIN_TEST_WASM_DIR, else target/wasm32-wasip2/release)
   --host-bin F   spin-test-host binary (default $SPIN_TEST_HOST_BIN, else next to this binary)";
@@ -91,7 +95,7 @@ impl Options {
     /// Parse `args` (without the program name); env: SPIN_TEST_WASM_DIR, SPIN_TEST_HOST_BIN, BENCH_COMMAND.
     pub fn parse(args: &[String]) -> Result<Options> {
         let mut mode = Mode::Full;
-        let (mut out, mut wasm_dir, mut host_bin) = (None, None, None);
+        let (mut out, mut wasm_dir, mut host_bin, mut spin) = (None, None, None, None);
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = || {
@@ -104,6 +108,8 @@ impl Options {
                 "--out" => out = Some(PathBuf::from(value()?)),
                 "--wasm-dir" => wasm_dir = Some(PathBuf::from(value()?)),
                 "--host-bin" => host_bin = Some(PathBuf::from(value()?)),
+                "--spin" => spin = Some(spin_on_path()?),
+                "--spin-bin" => spin = Some(PathBuf::from(value()?)),
                 "-h" | "--help" => bail!("{USAGE}"),
                 other => bail!("unknown argument {other:?}\n{USAGE}"),
             }
@@ -128,6 +134,7 @@ impl Options {
             host_bin: host_bin
                 .or_else(|| std::env::var_os("SPIN_TEST_HOST_BIN").map(PathBuf::from))
                 .unwrap_or_else(default_host_bin),
+            spin,
             command,
         })
     }
@@ -148,6 +155,9 @@ impl Options {
                 );
             }
         }
+        if let Some(spin) = self.spin.as_ref().filter(|s| !s.is_file()) {
+            bail!("{} is not a file: pass a spin binary", spin.display());
+        }
         if !self.host_bin.is_file() {
             bail!(
                 "{} is missing: cargo build --release -p spin-test-host (or pass --host-bin)",
@@ -156,6 +166,15 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// The first `spin` on PATH.
+fn spin_on_path() -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("spin"))
+        .find(|candidate| candidate.is_file())
+        .context("--spin: no `spin` on PATH (build Spin 3.4+ or 4.x, or pass --spin-bin FILE)")
 }
 
 fn default_wasm_dir() -> PathBuf {

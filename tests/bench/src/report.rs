@@ -49,15 +49,20 @@ pub struct Row {
     pub why_not: Option<&'static str>,
 }
 
-/// Every row key a run of `mode` must produce.
-pub fn expected_keys(mode: Mode) -> Vec<String> {
+/// Every row key a run of `mode` must produce (`spin`: with the `--spin` rows).
+pub fn expected_keys(mode: Mode, spin: bool) -> Vec<String> {
     let mut keys = Vec::new();
-    for c in mode.sizes().concurrency {
-        keys.push(format!("1.ack.c{c}.throughput"));
-        keys.push(format!("1.ack.c{c}.p99"));
+    let prefixes: &[&str] = if spin { &["", "spin."] } else { &[""] };
+    for p in prefixes {
+        for c in mode.sizes().concurrency {
+            keys.push(format!("{p}1.ack.c{c}.throughput"));
+            keys.push(format!("{p}1.ack.c{c}.p99"));
+            keys.push(format!("{p}2.e2e.c{c}"));
+        }
+        keys.push(format!("{p}1.cost.webhook"));
+        keys.push(format!("{p}2.cost.booking"));
     }
     for key in [
-        "2.sync.0ms",
         "2.sync.200ms",
         "3a.burst",
         "3b.distinct.0ms",
@@ -83,6 +88,8 @@ pub struct Header {
     pub commit: String,
     pub command: String,
     pub mode: Mode,
+    /// What served the components: the test host, and the Spin binary when `--spin` was given.
+    pub runtimes: String,
 }
 
 impl Header {
@@ -116,6 +123,14 @@ impl Header {
             commit: commit(),
             command: options.command.clone(),
             mode: options.mode,
+            runtimes: match &options.spin {
+                Some(spin) => format!(
+                    "test host (`spin-test-host`, wasmtime) and {} (`{}`)",
+                    crate::host::spin_version(spin).unwrap_or_else(|| "Spin".into()),
+                    spin.display()
+                ),
+                None => "test host (`spin-test-host`, wasmtime) only: no `--spin`".into(),
+            },
         }
     }
 }
@@ -157,16 +172,20 @@ pub fn render(header: &Header, rows: &[Row], details: &[String]) -> String {
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "Written by `scripts/bench` (crate `tests/bench`): the real components on the test host \
-         (`spin-test-host`, wasmtime) with a private `redis-server`, a fresh Postgres database and the \
-         mock Beds24, all on loopback. Targets are ratios to a reference measured in the same run on \
-         the same machine. Not part of the test suite's pass/fail.\n"
+        "Written by `scripts/bench` (crate `tests/bench`): the real components in the production \
+         shape (an HTTP process serving webhook, admin and the no-op; a worker process), on the test \
+         host and, with `--spin`, under a real Spin, each with a private `redis-server` (AOF, fsync \
+         every second), a fresh Postgres database and the mock Beds24, all on loopback. Rows whose \
+         key starts with `spin.` ran under Spin; the others on the test host. Targets are ratios to a \
+         reference measured in the same run on the same machine, served the same way. Not part of \
+         the test suite's pass/fail.\n"
     );
     let _ = writeln!(out, "- Date: {}", header.date);
     let _ = writeln!(out, "- Machine: {}", header.machine);
     let _ = writeln!(out, "- Load average (1 min) at start: {}", header.load);
     let _ = writeln!(out, "- Commit: `{}`", header.commit);
     let _ = writeln!(out, "- Command: `{}`", header.command);
+    let _ = writeln!(out, "- Runtimes: {}", header.runtimes);
     let _ = writeln!(out, "- Mode: {}\n", header.mode.name());
     let met = rows.iter().filter(|r| r.status == Status::Met).count();
     let judged = rows.iter().filter(|r| r.status != Status::Info).count();
@@ -216,20 +235,22 @@ pub fn render(header: &Header, rows: &[Row], details: &[String]) -> String {
 }
 
 const METHOD: &str = "\
-- **1 (acknowledgement)**: a tokio + reqwest load generator keeps `c` keep-alive connections busy \
-POSTing realistic Beds24 v2 bodies (booking with personal data, invoice and info items, ~3 KiB), \
-a new bookingId per request, with the bearer token, for a fixed time after a warm-up; latencies go \
-into an HDR histogram. The same bodies go to `/noop` (`components/noop`, served by the same host \
-from the bench manifest: `spin.toml` plus one route) right before. The worker is paused \
-(its `paused` key is set) so that only acknowledgement is measured; a paused worker is woken about once \
-a second (its pending wake-up expires), not once per webhook. Unpaused, as in production, each \
-webhook that finds the worker idle starts one invocation, whose work is counted in benchmark 2, \
-not here. The host is left to go idle between runs.
-- **2 (end-to-end)**: N distinct bookings are loaded into the mock, then N webhooks are sent at \
-concurrency 32; the clock runs from the first webhook until `count(*)` of `\"Booking\"` reaches N \
-(polled every 20 ms). The reference is the same N bookings mapped with `mapping::map_booking` and \
-written with `db::upsert_rows` in batches of 50 over one native Postgres connection (upserts only \
-timed). At 200 ms every mock request waits 200 ms first.
+- **1 (acknowledgement) and 2 (end to end)**, per runtime and per number of connections `c`: \
+a tokio + reqwest load generator keeps `c` keep-alive connections busy POSTing realistic Beds24 v2 \
+bodies (booking with personal data, invoice and info items, ~3 KiB), a new bookingId per request, \
+with the bearer token; latencies go into an HDR histogram. First the no-op (`components/noop`, \
+served by the same HTTP process from the bench manifest: `spin.toml` plus one route): a warm-up, \
+then N requests. Then the production run: N bookings are loaded into the mock, a warm-up of \
+webhooks is synced, and N distinct webhooks are sent with the worker process running; \
+acknowledgement throughput and latency come from those N requests, and the end-to-end clock runs \
+from the first webhook until `count(*)` of `\"Booking\"` has grown by N (polled every 20 ms). \
+The Postgres reference is the same kind of booking mapped with `mapping::map_booking` and \
+written with `db::upsert_rows` in batches of 50 over one native connection (upserts only timed). \
+The cost rows come from a last run of N webhooks with the worker paused (its `paused` key set): \
+CPU from `/proc/<pid>/stat` of each process group (`spin up` and its trigger processes), Redis \
+CPU from `INFO cpu`, Redis connections and commands from `INFO stats`/`INFO commandstats`. \
+The 200 ms run (test host) sends N webhooks at concurrency 32 with every mock request waiting \
+200 ms first.
 - **3 (economy)**: the mock's request counters. (a) 20 webhooks for one booking sent at once; \
 fetches = `GET /bookings` requests naming it. (b) N distinct bookings sent at concurrency 32; all \
 Beds24 calls (bookings, messages, properties) divided by N.
@@ -239,10 +260,10 @@ Beds24 calls (bookings, messages, properties) divided by N.
 pipeline) once the bounded history is full (1,000 jobs), halfway and at the end; judged on the \
 second half, since Redis's own bookkeeping grows by ~100-200 KiB over the first tens of thousands \
 of script calls and then stops (no keys behind it), while a leak would keep growing. \
-(b) `VmHWM` of the test host process after all the runs above. (c) `used_memory` of the app's \
-Redis (the host idle each time) before the 0 ms end-to-end run, after it, and after the 200 ms run. \
-The first burst grows Redis's own tables once (hash tables resized for 10,000 queued jobs, \
-allocator pages), which `used_memory` does not hand back; the second run shows whether anything \
+(b) `VmHWM` of the test host's HTTP and worker processes after all the runs above. (c) \
+`used_memory` of the app's Redis (the host idle each time) before the production runs of \
+benchmarks 1-2, after them, and after the 200 ms run. The first runs grow Redis's own tables once \
+(hash tables resized for 20,000 queued jobs, allocator pages), which `used_memory` does not hand back; the second run shows whether anything \
 stays per booking once warm, which is what decides whether memory creeps up in production.
 - **Details**: Redis connections and commands come from `INFO stats` / `INFO commandstats` of the app's \
 Redis (commands run inside the Lua scripts count too), Postgres sessions from `pg_stat_database`.";

@@ -42,13 +42,18 @@ fn smoke_run_writes_every_row_of_the_table() {
         .suffix(".md")
         .tempfile()
         .unwrap();
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "--smoke".into(),
         "--out".into(),
         out.path().display().to_string(),
         "--host-bin".into(),
         host_bin().display().to_string(),
     ];
+    // BENCH_SPIN=/path/to/spin: the `--spin` rows too (CI has no Spin).
+    let spin = std::env::var("BENCH_SPIN").ok();
+    if let Some(spin) = &spin {
+        args.extend(["--spin-bin".to_owned(), spin.clone()]);
+    }
     let options = Options::parse(&args).unwrap();
     assert_eq!(options.mode, Mode::Smoke);
     let summary = beds24_bench::run(&options).unwrap_or_else(|e| panic!("smoke run failed: {e:?}"));
@@ -64,7 +69,7 @@ fn smoke_run_writes_every_row_of_the_table() {
     ] {
         assert!(text.contains(key), "header line {key:?} missing:\n{text}");
     }
-    for key in expected_keys(Mode::Smoke) {
+    for key in expected_keys(Mode::Smoke, spin.is_some()) {
         let row = summary
             .rows
             .iter()
@@ -84,7 +89,7 @@ fn smoke_run_writes_every_row_of_the_table() {
     }
     assert_eq!(
         summary.rows.len(),
-        expected_keys(Mode::Smoke).len(),
+        expected_keys(Mode::Smoke, spin.is_some()).len(),
         "unexpected extra rows"
     );
 }

@@ -25,8 +25,9 @@ where
 }
 
 /// One Postgres session for all the batches of an invocation, opened on first use
-/// (Spin opens a new session on every `open`; a burst of batches should not pay for
-/// one each) and dropped after any error so the next batch starts on a fresh one.
+/// (each `open` is a checkout from Spin 4's per-process pool, or a new session on the
+/// test host and older Spins: a burst of batches should pay for one, not one each) and
+/// dropped after any error so the next batch starts on a fresh one.
 /// Each new session first checks the database's schema version (one query), so a
 /// new or restored database is migrated before the first row is written to it.
 pub struct PgSession<C: SqlConnect> {
