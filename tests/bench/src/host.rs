@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use beds24_testkit::RedisServer;
 
+use crate::batches::BatchTimes;
 use crate::cpu;
 
 /// Token the bench sends with every webhook (the app is configured to require it).
@@ -23,6 +24,8 @@ const LOG_TAIL: usize = 200;
 /// The HTTP process serves these (the bench manifest adds `noop`), as `scripts/run` does.
 const HTTP_COMPONENTS: [&str; 3] = ["webhook", "admin", "noop"];
 const WORKER_COMPONENTS: [&str; 1] = ["worker"];
+/// The worker process's `nice` level in the production shape (`scripts/run`, systemd unit).
+pub const WORKER_NICE: i32 = 10;
 
 /// What serves the components.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +76,48 @@ pub struct HostSetup<'a> {
     pub beds24_token: String,
 }
 
+/// Every variable the end-to-end tests set, as `SPIN_VARIABLE_<NAME>` pairs.
+fn variables(setup: &HostSetup<'_>) -> Vec<(String, String)> {
+    [
+        (
+            "DATABASE_URL",
+            format!("{}?sslmode=disable", setup.database_url),
+        ),
+        ("REDIS_URL", setup.redis.url()),
+        ("REDIS_HOST", format!("127.0.0.1:{}", setup.redis.port)),
+        ("POSTGRES_HOST", "127.0.0.1:5432".into()),
+        ("BEDS24_API_URL", setup.beds24_base_url.clone()),
+        ("BEDS24_API_ORIGIN", setup.beds24_origin.clone()),
+        ("BEDS24_TOKEN", setup.beds24_token.clone()),
+        ("BEDS24_WRITE_REFRESH_TOKEN", String::new()),
+        ("BEDS24_WEBHOOK_TOKEN", WEBHOOK_TOKEN.into()),
+        ("ADMIN_TOKEN", ADMIN_TOKEN.into()),
+        ("RETRY_DELAYS", "5,25,125".into()),
+        ("JOB_LEASE_SECONDS", "30".into()),
+        ("BATCH_SIZE", "50".into()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (format!("SPIN_VARIABLE_{name}"), value))
+    .collect()
+}
+
+/// Under Spin, the variables go in a file for its static provider, as `scripts/run` and the
+/// systemd unit deploy them (`scripts/variables-file`): the production shape.
+fn write_variables_file(setup: &HostSetup<'_>) -> Result<PathBuf> {
+    let path = setup.app_dir.join("variables.toml");
+    let status = Command::new(repo_root().join("scripts/variables-file"))
+        .arg(&path)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(variables(setup))
+        .status()
+        .context("running scripts/variables-file")?;
+    if !status.success() {
+        bail!("scripts/variables-file failed ({status})");
+    }
+    Ok(path)
+}
+
 /// The app as deployed: an HTTP process and a worker process of the same manifest.
 pub struct Host {
     pub base: String,
@@ -82,8 +127,13 @@ pub struct Host {
 
 impl Host {
     pub fn start(setup: &HostSetup<'_>) -> Result<Host> {
-        let http = Process::start(setup, "http", &HTTP_COMPONENTS)?;
-        let worker = Process::start(setup, "worker", &WORKER_COMPONENTS)?;
+        if matches!(setup.runtime, Runtime::Spin(_)) {
+            write_variables_file(setup)?;
+        }
+        let http = Process::start(setup, "http", &HTTP_COMPONENTS, 0)?;
+        // At a lower CPU priority, as `scripts/run` and the systemd unit start it: on shared
+        // cores the acknowledgements go first and the worker catches up after a burst.
+        let worker = Process::start(setup, "worker", &WORKER_COMPONENTS, WORKER_NICE)?;
         wait_subscribed(setup.redis)?;
         Ok(Host {
             base: http
@@ -166,11 +216,17 @@ pub struct Process {
 }
 
 impl Process {
-    fn command(setup: &HostSetup<'_>, components: &[&str]) -> Command {
+    fn command(setup: &HostSetup<'_>, components: &[&str], nice: i32) -> Command {
         let manifest = setup.app_dir.join("spin.toml");
+        // `nice -n N program …` execs the program: the child is still the runtime itself.
+        let program = |bin: &Path| {
+            let mut command = Command::new("nice");
+            command.arg("-n").arg(nice.to_string()).arg(bin);
+            command
+        };
         let mut command = match setup.runtime {
             Runtime::TestHost(bin) => {
-                let mut command = Command::new(bin);
+                let mut command = program(bin);
                 command
                     .arg("--manifest")
                     .arg(&manifest)
@@ -180,8 +236,16 @@ impl Process {
                 command
             }
             Runtime::Spin(bin) => {
-                let mut command = Command::new(bin);
-                command.arg("up").arg("--from").arg(&manifest);
+                let mut command = program(bin);
+                command
+                    .arg("up")
+                    .arg("--from")
+                    .arg(&manifest)
+                    .arg("--variable")
+                    .arg(format!(
+                        "@{}",
+                        setup.app_dir.join("variables.toml").display()
+                    ));
                 // `spin up` hands its options to every trigger, and the Redis trigger refuses
                 // `--listen`: the HTTP trigger reads its address from this variable too.
                 command.env(
@@ -199,8 +263,13 @@ impl Process {
 
     /// Start one process serving `components`, with every variable the end-to-end tests set,
     /// and wait until an HTTP process listens.
-    fn start(setup: &HostSetup<'_>, role: &'static str, components: &[&str]) -> Result<Process> {
-        let mut command = Self::command(setup, components);
+    fn start(
+        setup: &HostSetup<'_>,
+        role: &'static str,
+        components: &[&str],
+        nice: i32,
+    ) -> Result<Process> {
+        let mut command = Self::command(setup, components, nice);
         // `spin up` runs its triggers as child processes: a group of their own lets the CPU
         // accounting find them and the drop end them.
         command.process_group(0);
@@ -211,25 +280,7 @@ impl Process {
                 "HOME",
                 std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()),
             )
-            .env(
-                "SPIN_VARIABLE_DATABASE_URL",
-                format!("{}?sslmode=disable", setup.database_url),
-            )
-            .env("SPIN_VARIABLE_REDIS_URL", setup.redis.url())
-            .env(
-                "SPIN_VARIABLE_REDIS_HOST",
-                format!("127.0.0.1:{}", setup.redis.port),
-            )
-            .env("SPIN_VARIABLE_POSTGRES_HOST", "127.0.0.1:5432")
-            .env("SPIN_VARIABLE_BEDS24_API_URL", &setup.beds24_base_url)
-            .env("SPIN_VARIABLE_BEDS24_API_ORIGIN", &setup.beds24_origin)
-            .env("SPIN_VARIABLE_BEDS24_TOKEN", &setup.beds24_token)
-            .env("SPIN_VARIABLE_BEDS24_WRITE_REFRESH_TOKEN", "")
-            .env("SPIN_VARIABLE_BEDS24_WEBHOOK_TOKEN", WEBHOOK_TOKEN)
-            .env("SPIN_VARIABLE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SPIN_VARIABLE_RETRY_DELAYS", "5,25,125")
-            .env("SPIN_VARIABLE_JOB_LEASE_SECONDS", "30")
-            .env("SPIN_VARIABLE_BATCH_SIZE", "50")
+            .envs(variables(setup))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -341,57 +392,4 @@ impl Drop for Process {
 pub fn repo_root() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     dir.canonicalize().unwrap_or(dir)
-}
-
-/// One worker `batch done` log line: jobs and where their time went (ms).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchTimes {
-    pub jobs: u64,
-    /// Fetch time not hidden behind the previous batch's store.
-    pub fetch_ms: f64,
-    /// How long this batch's requests were in flight behind the previous store.
-    pub overlap_ms: f64,
-    pub store_ms: f64,
-    pub settle_ms: f64,
-}
-
-impl BatchTimes {
-    fn parse(line: &str) -> Option<BatchTimes> {
-        let json = &line[line.find('{')?..];
-        let value: serde_json::Value = serde_json::from_str(json).ok()?;
-        if value["msg"] != "batch done" {
-            return None;
-        }
-        Some(BatchTimes {
-            jobs: value["jobs"].as_u64()?,
-            fetch_ms: value["fetchMs"].as_f64()?,
-            overlap_ms: value["overlapMs"].as_f64().unwrap_or(0.0),
-            store_ms: value["storeMs"].as_f64()?,
-            settle_ms: value["settleMs"].as_f64()?,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_workers_batch_line() {
-        let line = r#"[worker] {"fetchMs":12,"jobs":50,"level":"info","msg":"batch done","overlapMs":9,"settleMs":5,"storeMs":13,"synced":50,"timestamp":"2026-11-26T04:20:00.000Z"}"#;
-        assert_eq!(
-            BatchTimes::parse(line),
-            Some(BatchTimes {
-                jobs: 50,
-                fetch_ms: 12.0,
-                overlap_ms: 9.0,
-                store_ms: 13.0,
-                settle_ms: 5.0
-            })
-        );
-        assert_eq!(
-            BatchTimes::parse(r#"[worker] {"msg":"booking synced"}"#),
-            None
-        );
-    }
 }

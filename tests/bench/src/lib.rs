@@ -11,6 +11,7 @@
 pub mod ack;
 pub mod app;
 pub mod backfill;
+pub mod batches;
 pub mod counters;
 pub mod cpu;
 pub mod economy;

@@ -243,7 +243,8 @@ served by the same HTTP process from the bench manifest: `spin.toml` plus one ro
 then N requests. Then the production run: N bookings are loaded into the mock, a warm-up of \
 webhooks is synced, and N distinct webhooks are sent with the worker process running; \
 acknowledgement throughput and latency come from those N requests, and the end-to-end clock runs \
-from the first webhook until `count(*)` of `\"Booking\"` has grown by N (polled every 20 ms). \
+from the first webhook until the worker's `processed` counter in Redis has grown by N (polled \
+every 50 ms; it grows once a batch's rows are committed; the row count is checked at the end). \
 The Postgres reference is the same kind of booking mapped with `mapping::map_booking` and \
 written with `db::upsert_rows` in batches of 50 over one native connection (upserts only timed). \
 The cost rows come from a last run of N webhooks with the worker paused (its `paused` key set): \

@@ -11,8 +11,8 @@ use mock_beds24::Endpoint;
 
 use crate::ack::{Snapshots, WEBHOOK_PATH};
 use crate::app::App;
+use crate::batches::BatchTimes;
 use crate::counters::{pg_sessions, RedisCounters};
-use crate::host::BatchTimes;
 use crate::load::{Ids, Stop};
 use crate::options::Sizes;
 use crate::report::{Row, Status};

@@ -88,6 +88,33 @@ fn bad_bodies_get_clear_json_errors_and_nothing_is_enqueued() {
     assert_eq!(wrong_method.status().as_u16(), 405);
 }
 
+/// The webhook links with a 128 KiB stack (`components/webhook/build.rs`): the deepest
+/// body serde_json parses (its recursion limit is 128) is still acknowledged, and a
+/// deeper one is a clear 400, not a trap.
+#[test]
+fn deepest_parsable_body_fits_the_webhooks_small_stack() {
+    let env = Env::start("deepbody");
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let body = format!(r#"{{"booking":{{"id":4242}},"extra":{}}}"#, nested(126));
+    let (status, reply) = env.webhook(body, None);
+    assert_eq!(
+        (status, reply["bookingId"].as_str()),
+        (202, Some("4242")),
+        "{reply}"
+    );
+    let body = format!(r#"{{"booking":{{"id":4243}},"extra":{}}}"#, nested(10_000));
+    let (status, reply) = env.webhook(body, None);
+    assert_eq!(
+        (status, reply["error"].as_str()),
+        (400, Some("invalid_json")),
+        "{reply}"
+    );
+    assert!(
+        reply["message"].as_str().unwrap().contains("recursion"),
+        "{reply}"
+    );
+}
+
 #[test]
 fn v1_query_and_array_bodies_become_jobs_and_logs_hold_no_guest_data() {
     let env = Env::start("forms");
