@@ -5,8 +5,13 @@ use beds24_sync_core::store::{RedisExec, StoreError};
 use beds24_sync_core::{Action, BookingId};
 use beds24_testkit::NativeRedis;
 
+/// Redis's script cache is server-wide: the tests here that load or flush it take turns,
+/// or one test's enqueue could cache the script between the other's FLUSH and its probe.
+static SCRIPT_CACHE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_flushed_script_cache_costs_one_eval_and_nothing_else() {
+    let _turn = SCRIPT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
     let (mut redis, keys) = NativeRedis::isolated("noscript");
     // Another process (or a restart) may empty the cache at any time.
     redis.execute("SCRIPT", &["FLUSH".into()]).unwrap();
@@ -38,6 +43,7 @@ fn a_flushed_script_cache_costs_one_eval_and_nothing_else() {
 
 #[test]
 fn a_script_error_names_the_script() {
+    let _turn = SCRIPT_CACHE.lock().unwrap_or_else(|e| e.into_inner());
     let (mut redis, keys) = NativeRedis::isolated("scripterr");
     // A stats key of the wrong type makes the enqueue script fail inside Redis.
     let id = BookingId::parse("77").unwrap();

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// `INFO stats` connections and `INFO commandstats` calls of one Redis server.
 #[derive(Clone, Debug, Default)]
@@ -14,11 +14,7 @@ pub struct RedisCounters {
 impl RedisCounters {
     pub fn read(conn: &mut redis::Connection) -> Result<Self> {
         let stats: String = redis::cmd("INFO").arg("stats").query(conn)?;
-        let connections = stats
-            .lines()
-            .find_map(|l| l.strip_prefix("total_connections_received:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
+        let connections = info_field(&stats, "total_connections_received").unwrap_or(0);
         let commandstats: String = redis::cmd("INFO").arg("commandstats").query(conn)?;
         // cmdstat_eval:calls=123,usec=…
         let commands = commandstats
@@ -87,6 +83,14 @@ impl RedisCounters {
             parts.join(", ")
         )
     }
+}
+
+/// One `name:value` field of an `INFO` reply, parsed.
+pub fn info_field<T: std::str::FromStr>(info: &str, name: &str) -> Result<T> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("INFO has no numeric {name}"))
 }
 
 /// Sessions ever opened on database `name` (`pg_stat_database.sessions`, counted at disconnect).

@@ -1,6 +1,8 @@
 //! CPU accounting from /proc and Redis `INFO cpu`: what each process of a measurement burned.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+
+use crate::counters::info_field;
 
 /// Clock ticks per second of /proc's utime/stime (`getconf CLK_TCK`: 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -88,13 +90,7 @@ pub fn machine_ticks() -> (u64, u64) {
 /// `used_cpu_user + used_cpu_sys` of a Redis server, in seconds.
 pub fn redis_seconds(conn: &mut redis::Connection) -> Result<f64> {
     let info: String = redis::cmd("INFO").arg("cpu").query(conn)?;
-    let field = |name: &str| -> Result<f64> {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().parse().ok())
-            .with_context(|| format!("INFO cpu has no {name}"))
-    };
-    Ok(field("used_cpu_user")? + field("used_cpu_sys")?)
+    Ok(info_field::<f64>(&info, "used_cpu_user")? + info_field::<f64>(&info, "used_cpu_sys")?)
 }
 
 /// Ticks → milliseconds.

@@ -1,11 +1,12 @@
 //! Benchmark 4: Redis memory over many processed jobs (queue scripts, pipelined), host peak RSS, app Redis growth.
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use beds24_sync_core::queue::policy::COMPLETED_HISTORY;
 use beds24_sync_core::queue::{scripts, ClaimOptions, Completion, Enqueued, HistoryRecord, Queue};
 use beds24_sync_core::{Action, BookingId};
 use beds24_testkit::{NativeRedis, RedisServer};
 
+use crate::counters::info_field;
 use crate::native::Recorder;
 use crate::report::{Row, Status};
 use crate::sync::AppMemory;
@@ -35,13 +36,8 @@ fn mib(bytes: u64) -> String {
 pub(crate) fn used_memory(conn: &mut redis::Connection) -> Result<u64> {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let info: String = redis::cmd("INFO").arg("memory").query(conn)?;
-    let field = |name: &str| -> Result<u64> {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().parse().ok())
-            .with_context(|| format!("INFO memory has no {name}"))
-    };
-    Ok(field("used_memory")?.saturating_sub(field("mem_clients_normal")?))
+    let used: u64 = info_field(&info, "used_memory")?;
+    Ok(used.saturating_sub(info_field(&info, "mem_clients_normal")?))
 }
 
 /// What pushing jobs through the queue left behind.

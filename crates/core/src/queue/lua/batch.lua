@@ -18,6 +18,14 @@ local function many(head, list)
   end
   return reply
 end
+-- Pushes a batch's history records (each newest-first, as LPUSH leaves them) and keeps the
+-- list bounded to `cap`; nothing is sent when the batch has none.
+local function push_history(key, records, cap)
+  if #records > 0 then
+    many({'LPUSH', key}, records)
+    redis.call('LTRIM', key, 0, cap - 1)
+  end
+end
 -- Counters summed in Lua and written once per field: add(field, n), then write(key).
 local function counters()
   local fields, by = {}, {}

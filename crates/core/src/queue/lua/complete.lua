@@ -42,9 +42,6 @@ many({'ZREM', active}, settled)
 many({'ZADD', due}, requeued)
 many({'DEL'}, ended)
 counts.write(stats)
-if #records > 0 then
-  many({'LPUSH', completed}, records)
-  redis.call('LTRIM', completed, 0, cap - 1)
-end
+push_history(completed, records, cap)
 drop_lease_timers(prefix, active, deadlines)
 return out

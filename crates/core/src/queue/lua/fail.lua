@@ -73,9 +73,6 @@ many({'ZADD', due}, queued)
 many({'ZADD', dead}, buried)
 many({'DEL'}, ended)
 counts.write(stats)
-if #records > 0 then
-  many({'LPUSH', failed}, records)
-  redis.call('LTRIM', failed, 0, failed_cap - 1)
-end
+push_history(failed, records, failed_cap)
 drop_lease_timers(prefix, active, deadlines)
 return out
