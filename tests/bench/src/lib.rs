@@ -12,6 +12,7 @@ pub mod ack;
 pub mod app;
 pub mod backfill;
 pub mod batches;
+pub mod budget;
 pub mod counters;
 pub mod cpu;
 pub mod economy;

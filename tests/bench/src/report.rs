@@ -61,6 +61,8 @@ pub fn expected_keys(mode: Mode, spin: bool) -> Vec<String> {
         }
         keys.push(format!("{p}1.cost.webhook"));
         keys.push(format!("{p}2.cost.booking"));
+        keys.push(format!("{p}1.budget"));
+        keys.push(format!("{p}2.budget"));
     }
     for key in [
         "2.sync.200ms",
