@@ -311,7 +311,14 @@ fn cost_rows(
         status: Status::Info,
         why_not: None,
     });
-    rows.extend(crate::budget::rows(app, c, sizes, noop_cpu, run, &spent));
+    rows.extend(crate::budget::rows(
+        (p, &label),
+        c,
+        n,
+        noop_cpu,
+        run,
+        &spent,
+    ));
     details.push(format!(
         "{label}, worker paused, c={c}: {} webhooks in {:.1} s, p50 {:.2} ms, p99 {:.2} ms; {}; {}.",
         hook.ok,

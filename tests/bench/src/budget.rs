@@ -1,26 +1,21 @@
 //! Information rows: what the speed targets leave in CPU per webhook and per booking, next to what the whole machine spent.
 
 use crate::ack::{Production, MIN_E2E_RATIO, MIN_THROUGHPUT_RATIO};
-use crate::app::App;
 use crate::cpu::Spent;
-use crate::options::Sizes;
 use crate::report::{Row, Status};
 
 /// What the targets leave per webhook and per booking in CPU of the whole machine, next to
-/// what was measured: whether a target is in reach on this box at all, whatever the design.
+/// what was measured over `n` requests of each run, and the floor a webhook as cheap as the
+/// no-op would leave: rows keyed under prefix `p`, described for runtime `label`.
 pub fn rows(
-    app: &App,
+    (p, label): (&str, &str),
     c: usize,
-    sizes: &Sizes,
+    n: u64,
     noop_cpu: &Spent,
     run: &Production,
     paused: &Spent,
 ) -> [Row; 2] {
-    let (p, label, n) = (
-        app.runtime.key_prefix(),
-        app.runtime.label(),
-        sizes.ack_requests.max(1) as f64,
-    );
+    let n = n.max(1) as f64;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
     let noop = noop_cpu.machine_ms / n;
     let ack = paused.machine_ms / n;
